@@ -1,0 +1,94 @@
+// The error catalogue: every failure hookbridge reports has one stable code here.
+// README.md's "Error codes" table lists exactly these codes (test/errors-catalogue.test.ts checks it).
+
+export interface ErrorDefinition {
+  /** What went wrong and what to do, as a template; `{name}` is filled from the details. */
+  readonly message: string
+  /** HTTP status when the error is answered by the HTTP API. */
+  readonly status?: number
+  /** Whether a delivery that failed with this error is worth retrying. */
+  readonly retryable?: boolean
+}
+
+export const errorCatalogue = {
+  // Configuration and start-up
+  HOOKBRIDGE_CONFIG_INVALID: { message: 'Invalid configuration: {detail}' },
+  HOOKBRIDGE_CONFIG_FILE_UNREADABLE: { message: 'Cannot read config file {file}: {detail}' },
+  HOOKBRIDGE_BROKER_PORT_IN_USE: {
+    message:
+      'The embedded MQTT broker cannot listen on port {port}: it is already in use. Set HOOKBRIDGE_BROKER_PORT to a free port, or set HOOKBRIDGE_MQTT_URL to use the broker that is already running.',
+  },
+  HOOKBRIDGE_HTTP_PORT_IN_USE: {
+    message:
+      'The HTTP API cannot listen on {host}:{port}: it is already in use. Set HOOKBRIDGE_HTTP_PORT to a free port.',
+  },
+  HOOKBRIDGE_CLI_USAGE: { message: '{detail}. Run `hookbridge --help` for usage.' },
+
+  // Rules
+  HOOKBRIDGE_RULE_INVALID: { message: '{detail}', status: 400 },
+  HOOKBRIDGE_RULES_DIR_MISSING: {
+    message: 'Rules directory {dir} does not exist. Create it, or point HOOKBRIDGE_RULES (or --rules) at your rules.',
+  },
+  HOOKBRIDGE_RULE_DUPLICATE_NAME: {
+    message: 'Rule name "{name}" is used by both {first} and {second}; names must be unique.',
+  },
+  HOOKBRIDGE_ENV_MISSING: {
+    message:
+      '{file}: {field} refers to ${env:{name}}, but the environment variable {name} is not set. Set it or remove the reference.',
+  },
+
+  // Topics
+  HOOKBRIDGE_TOPIC_INVALID: { message: 'Invalid topic "{topic}": {detail}', status: 400 },
+  HOOKBRIDGE_FILTER_INVALID: { message: 'Invalid topic filter "{filter}": {detail}', status: 400 },
+
+  // Message path
+  HOOKBRIDGE_TRANSFORM_FAILED: { message: 'Rule {rule}: {stage} failed: {detail}', retryable: false },
+  HOOKBRIDGE_TEMPLATE_FAILED: { message: 'Rule {rule}: could not compute {field}: {detail}', retryable: false },
+  HOOKBRIDGE_HOST_NOT_ALLOWED: {
+    message:
+      'Rule {rule}: computed URL host {host} is not in to.allowedHosts. Add it there if it is meant to be reached.',
+    retryable: false,
+  },
+
+  // Delivery
+  HOOKBRIDGE_DELIVERY_TIMEOUT: { message: 'No response from {url} within {timeoutMs} ms', retryable: true },
+  HOOKBRIDGE_DELIVERY_CONNECTION: { message: 'Could not reach {url}: {detail}', retryable: true },
+  HOOKBRIDGE_DELIVERY_STATUS: { message: '{url} answered HTTP {status}', retryable: true },
+  HOOKBRIDGE_DELIVERY_GAVE_UP: {
+    message: 'Rule {rule}: gave up delivering to {url} after {attempts} attempts: {detail}',
+  },
+
+  // MQTT
+  HOOKBRIDGE_MQTT_CONNECT_FAILED: { message: 'Cannot connect to MQTT broker {url}: {detail}' },
+  HOOKBRIDGE_MQTT_SUBSCRIBE_DENIED: {
+    message:
+      'The broker refused the subscription to {filter} (reason code {reasonCode}). Check the broker ACL for this client.',
+  },
+} as const satisfies Record<string, ErrorDefinition>
+
+export type ErrorCode = keyof typeof errorCatalogue
+
+export class HookbridgeError extends Error {
+  readonly code: ErrorCode
+  readonly status: number | undefined
+  readonly retryable: boolean
+  readonly details: Record<string, unknown>
+
+  constructor(code: ErrorCode, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    const def: ErrorDefinition = errorCatalogue[code]
+    super(fill(def.message, details), options)
+    this.name = 'HookbridgeError'
+    this.code = code
+    this.status = def.status
+    this.retryable = def.retryable ?? false
+    this.details = details
+  }
+}
+
+function fill(template: string, details: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in details ? String(details[key]) : whole))
+}
+
+export function isHookbridgeError(err: unknown, code?: ErrorCode): err is HookbridgeError {
+  return err instanceof HookbridgeError && (code === undefined || err.code === code)
+}
