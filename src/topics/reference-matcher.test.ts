@@ -1,0 +1,4 @@
+import { runMatcherSuite } from './matcher.case.js'
+import { createReferenceMatcher } from './reference-matcher.js'
+
+runMatcherSuite('reference matcher', createReferenceMatcher)
