@@ -54,8 +54,82 @@ export const errorCatalogue = {
   HOOKBRIDGE_DELIVERY_TIMEOUT: { message: 'No response from {url} within {timeoutMs} ms', retryable: true },
   HOOKBRIDGE_DELIVERY_CONNECTION: { message: 'Could not reach {url}: {detail}', retryable: true },
   HOOKBRIDGE_DELIVERY_STATUS: { message: '{url} answered HTTP {status}', retryable: true },
+  HOOKBRIDGE_DELIVERY_INVALID_REQUEST: {
+    message: 'The request to {url} cannot be sent: {detail}. Fix the rule; retrying would not help.',
+    retryable: false,
+  },
   HOOKBRIDGE_DELIVERY_GAVE_UP: {
     message: 'Rule {rule}: gave up delivering to {url} after {attempts} attempts: {detail}',
+  },
+
+  // HTTP API
+  HOOKBRIDGE_HTTP_UNSAFE_BINDING: {
+    message:
+      'Refusing to serve the HTTP API on {host} without tokens: anyone who can reach it could publish. Add api.tokens, or listen on loopback only (HOOKBRIDGE_HTTP_HOST=127.0.0.1).',
+  },
+  HOOKBRIDGE_REQUEST_INVALID: { message: 'Invalid request: {detail}', status: 400 },
+  HOOKBRIDGE_PROPERTIES_UNSUPPORTED: {
+    message:
+      'MQTT 5 properties ({names}) cannot be sent: the broker connection uses MQTT 3.1.1. Remove them, or set mqtt.protocolVersion to 5.',
+    status: 400,
+  },
+  HOOKBRIDGE_UNAUTHORIZED: {
+    message: '{detail}. Send `Authorization: Bearer <token>` with a token listed in api.tokens.',
+    status: 401,
+  },
+  HOOKBRIDGE_FORBIDDEN: {
+    message:
+      'Token "{token}" may not {action} "{topic}": it matches none of its {list} filters. Add a filter that covers it to api.tokens[].{list}.',
+    status: 403,
+  },
+  HOOKBRIDGE_NOT_FOUND: {
+    message: 'No route for {method} {path}. The API is described at /docs and /openapi.json.',
+    status: 404,
+  },
+  HOOKBRIDGE_BODY_TOO_LARGE: {
+    message: 'The request body is larger than {maxBytes} bytes. Send a smaller body, or raise api.maxBodyBytes.',
+    status: 413,
+  },
+  HOOKBRIDGE_UNSUPPORTED_MEDIA_TYPE: {
+    message: 'Content-Type "{contentType}" is not accepted here: send {expected}.',
+    status: 415,
+  },
+  HOOKBRIDGE_IDEMPOTENCY_KEY_REUSED: {
+    message:
+      'Idempotency-Key "{key}" was already used for a different request within the last {windowMs} ms. Use a new key for a new request.',
+    status: 422,
+  },
+  HOOKBRIDGE_RATE_LIMITED: {
+    message:
+      'Too many requests for token "{token}" (api.rateLimit: {requestsPerSecond}/s, burst {burst}). Retry after {retryAfterSeconds} s.',
+    status: 429,
+  },
+  HOOKBRIDGE_INTERNAL: {
+    message: 'Internal error ({detail}). This is a bug: please report it with the matching log line.',
+    status: 500,
+  },
+  HOOKBRIDGE_PUBLISH_REJECTED: {
+    message:
+      'The broker refused the message on "{topic}" with reason code {reasonCode} ({reason}); nothing was published. Check the broker ACL and limits.',
+    status: 502,
+  },
+  HOOKBRIDGE_SUBSCRIBE_REJECTED: {
+    message: 'The broker refused the subscription to "{filter}" (reason code {reasonCode}). Check the broker ACL.',
+    status: 502,
+  },
+  HOOKBRIDGE_BROKER_UNAVAILABLE: {
+    message: 'The MQTT broker is not available ({detail}). Retry after {retryAfterSeconds} s.',
+    status: 503,
+  },
+  HOOKBRIDGE_NOT_READY: { message: 'Not ready: {detail}', status: 503 },
+  HOOKBRIDGE_SSE_LIMIT: {
+    message: '{maxStreams} subscribe streams are already open (api.sse.maxStreams). Close one, or raise the limit.',
+    status: 503,
+  },
+  HOOKBRIDGE_PUBLISH_UNCONFIRMED: {
+    message:
+      'Delivery unconfirmed: the message on "{topic}" was sent, but {detail}. It may or may not have been published, and hookbridge will not send it again: retry if a duplicate is acceptable.',
+    status: 504,
   },
 
   // MQTT

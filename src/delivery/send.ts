@@ -55,7 +55,8 @@ export function createSender(options: SenderOptions = {}): Sender {
     try {
       target = prepare(request)
     } catch (err) {
-      return { error: connectionError(url, err instanceof Error ? err.message : 'invalid request'), durationMs: 0 }
+      const detail = err instanceof Error ? err.message : 'invalid request'
+      return { error: new HookbridgeError('HOOKBRIDGE_DELIVERY_INVALID_REQUEST', { url, detail }), durationMs: 0 }
     }
     if (closed) return { error: connectionError(url, 'the sender is closed'), durationMs: 0 }
 

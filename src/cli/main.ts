@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// Command dispatch: `hookbridge [start] | validate [dir] | --help | --version`.
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../config/load.js'
+import { configFileFlag, settings } from '../config/settings.js'
+import { HookbridgeError, isHookbridgeError } from '../errors.js'
+import { version } from '../main.js'
+import { runStart } from './start.js'
+import { runValidate } from './validate.js'
+
+const usage = `hookbridge ${version}: an MQTT ⇄ HTTP bridge
+
+Usage:
+  hookbridge [start] [options]     run the bridge (the default command)
+  hookbridge validate [dir]        check a rules directory (default: HOOKBRIDGE_RULES or ./rules)
+  hookbridge --help | --version
+
+Options (each overrides its environment variable and the config file):
+  ${configFileFlag} <file>          YAML config file (or HOOKBRIDGE_CONFIG)
+${settings
+  .filter((s) => s.flag)
+  .map((s) => `  ${`${s.flag} <value>`.padEnd(24)} ${s.description} (${s.env})`)
+  .join('\n')}
+
+Documentation: README.md`
+
+export async function main(argv: string[]): Promise<number> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+    config: { type: 'string' },
+  }
+  for (const s of settings) if (s.flag) options[s.flag.slice(2)] = { type: 'string' }
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+  } catch (err) {
+    return fail(new HookbridgeError('HOOKBRIDGE_CLI_USAGE', { detail: (err as Error).message }))
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  if (values.version) {
+    process.stdout.write(`${version}\n`)
+    return 0
+  }
+  const [command = 'start', ...rest] = positionals
+  const flags: Record<string, string> = {}
+  for (const [key, value] of Object.entries(values))
+    if (typeof value === 'string' && key !== 'config') flags[`--${key}`] = value
+  try {
+    if (command === 'validate') {
+      if (rest.length > 1) throw new HookbridgeError('HOOKBRIDGE_CLI_USAGE', { detail: 'validate takes one directory' })
+      const dir =
+        rest[0] ?? flags['--rules'] ?? loadConfig({ flags, configFile: values.config as string | undefined }).rules
+      return runValidate(dir)
+    }
+    if (command === 'start') {
+      if (rest.length > 0)
+        throw new HookbridgeError('HOOKBRIDGE_CLI_USAGE', {
+          detail: `start takes no arguments, got "${rest.join(' ')}"`,
+        })
+      const config = loadConfig({ flags, configFile: values.config as string | undefined })
+      return await runStart(config)
+    }
+    throw new HookbridgeError('HOOKBRIDGE_CLI_USAGE', { detail: `unknown command "${command}"` })
+  } catch (err) {
+    return fail(err)
+  }
+}
+
+function fail(err: unknown): number {
+  if (isHookbridgeError(err)) process.stderr.write(`hookbridge: ${err.code}: ${err.message}\n`)
+  else process.stderr.write(`hookbridge: ${(err as Error)?.stack ?? String(err)}\n`)
+  return err instanceof HookbridgeError && err.code === 'HOOKBRIDGE_CLI_USAGE' ? 64 : 1
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // `start` resolves only once stopped; let pending output flush, then exit with the code.
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`hookbridge: ${String(err)}\n`)
+    process.exitCode = 1
+  },
+)

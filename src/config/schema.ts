@@ -1,0 +1,72 @@
+// The configuration: one zod schema, defaults in the schema, the parsed result frozen by the loader.
+import { z } from 'zod'
+import { apiConfigSchema } from './api-schema.js'
+
+const port = z.coerce.number().int().min(0).max(65535)
+const positiveMs = z.coerce.number().int().positive()
+
+export const mqttConfigSchema = z
+  .object({
+    /** Unset: start the embedded broker and connect to it. */
+    url: z.string().url().optional(),
+    protocolVersion: z.coerce
+      .number()
+      .refine((v) => v === 4 || v === 5, 'expected 5 (MQTT 5) or 4 (MQTT 3.1.1)')
+      .default(5)
+      .transform((v) => v as 4 | 5),
+    clientId: z.string().min(1).optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** Paths of PEM files for mqtts:// */
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    rejectUnauthorized: z.coerce.boolean().default(true),
+    /** How long the broker keeps the session (subscriptions, queued QoS 1/2 messages) while we are away. */
+    sessionExpirySec: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(7 * 24 * 3600),
+    keepaliveSec: z.coerce.number().int().min(0).default(30),
+    reconnectMinMs: positiveMs.default(250),
+    reconnectMaxMs: positiveMs.default(30_000),
+    connectTimeoutMs: positiveMs.default(10_000),
+  })
+  .strict()
+
+export const brokerConfigSchema = z
+  .object({
+    port: port.default(1883),
+    /** The embedded broker listens on loopback unless told otherwise: it has no authentication. */
+    host: z.string().default('127.0.0.1'),
+  })
+  .strict()
+
+export const deliveryConfigSchema = z
+  .object({
+    /** In-flight HTTP requests per origin (scheme://host:port). */
+    concurrencyPerOrigin: z.coerce.number().int().positive().default(16),
+    /** In-flight HTTP requests in all. */
+    maxInFlight: z.coerce.number().int().positive().default(256),
+    /** Default per-request timeout; a rule's `to.timeoutMs` overrides it. */
+    timeoutMs: positiveMs.default(10_000),
+    /** How long shutdown waits for in-flight requests. */
+    shutdownGraceMs: positiveMs.default(10_000),
+  })
+  .strict()
+
+export const configSchema = z
+  .object({
+    mqtt: mqttConfigSchema.default(mqttConfigSchema.parse({})),
+    broker: brokerConfigSchema.default(brokerConfigSchema.parse({})),
+    api: apiConfigSchema.default(apiConfigSchema.parse({})),
+    rules: z.string().min(1).default('./rules'),
+    dataDir: z.string().min(1).default('./data'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    delivery: deliveryConfigSchema.default(deliveryConfigSchema.parse({})),
+  })
+  .strict()
+
+export type Config = z.output<typeof configSchema>
+export type MqttConfig = Config['mqtt']

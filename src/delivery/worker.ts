@@ -1,0 +1,194 @@
+// Workers: lease due jobs from the spool, send each (bounded per origin and in all), then complete, retry or
+// dead-letter it as the rule's retry policy decides. Event driven: woken by new jobs, by finished requests and
+// by a timer for the next retry that falls due.
+import type { Logger } from '../observability/logger.js'
+import type { AttemptRecord, Job, Spool } from '../spool/spool.js'
+import { type AttemptOutcome, decide } from './retry-policy.js'
+import { defaultRetryPolicy, type RetryPolicy } from './retry-schema.js'
+import type { Sender, SendResult } from './send.js'
+
+export interface DeliveryTarget {
+  retry: RetryPolicy
+  timeoutMs: number
+}
+
+export interface DeliveryEvent {
+  job: Job
+  result: SendResult
+  action: 'done' | 'retry' | 'dead'
+  reason?: string
+}
+
+export interface WorkerOptions {
+  spool: Spool
+  sender: Sender
+  logger: Logger
+  /** Retry policy and timeout for a job's rule and target (the rule may have been reloaded or removed). */
+  targetOf(job: Job): DeliveryTarget | undefined
+  defaultTimeoutMs: number
+  maxInFlight: number
+  concurrencyPerOrigin: number
+  /** Told about each attempt (metrics, replies). */
+  onAttempt?(event: DeliveryEvent): void
+  now?: () => number
+  random?: () => number
+}
+
+export interface DeliveryWorker {
+  start(): void
+  /** New jobs may be due: look again. */
+  notify(): void
+  /** Stop leasing; wait up to graceMs for requests in flight, then release what is left. */
+  stop(graceMs: number): Promise<void>
+  readonly inFlight: number
+}
+
+export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
+  const { spool, sender, logger } = options
+  const now = options.now ?? Date.now
+  const random = options.random ?? Math.random
+  const perOrigin = new Map<string, { active: number; waiting: Job[] }>()
+  let leased = 0
+  let active = 0
+  let running = false
+  let scheduled = false
+  let timer: NodeJS.Timeout | undefined
+  let timerAt = Number.POSITIVE_INFINITY
+  let idle: (() => void) | undefined
+
+  function schedule(): void {
+    if (!running || scheduled) return
+    scheduled = true
+    setImmediate(pump)
+  }
+
+  function pump(): void {
+    scheduled = false
+    if (!running) return
+    const room = options.maxInFlight - leased
+    if (room > 0) {
+      const jobs = spool.lease(room, now())
+      leased += jobs.length
+      for (const job of jobs) admit(job)
+    }
+    armTimer()
+  }
+
+  function armTimer(): void {
+    const due = spool.nextDueAt()
+    if (due === null || leased >= options.maxInFlight) return
+    if (timer && due >= timerAt) return
+    if (timer) clearTimeout(timer)
+    timerAt = due
+    timer = setTimeout(
+      () => {
+        timer = undefined
+        timerAt = Number.POSITIVE_INFINITY
+        schedule()
+      },
+      Math.max(0, due - now()),
+    )
+  }
+
+  function admit(job: Job): void {
+    const key = originOf(job.request.url)
+    let slot = perOrigin.get(key)
+    if (!slot) {
+      slot = { active: 0, waiting: [] }
+      perOrigin.set(key, slot)
+    }
+    if (slot.active < options.concurrencyPerOrigin) start(job, key, slot)
+    else slot.waiting.push(job)
+  }
+
+  function start(job: Job, key: string, slot: { active: number; waiting: Job[] }): void {
+    slot.active++
+    active++
+    void attempt(job).finally(() => {
+      slot.active--
+      active--
+      leased--
+      const next = running ? slot.waiting.shift() : undefined
+      if (next) start(next, key, slot)
+      else if (slot.active === 0 && slot.waiting.length === 0) perOrigin.delete(key)
+      if (active === 0) idle?.()
+      schedule()
+    })
+  }
+
+  async function attempt(job: Job): Promise<void> {
+    const target = options.targetOf(job)
+    const policy = target?.retry ?? defaultRetryPolicy
+    const timeoutMs = target?.timeoutMs ?? options.defaultTimeoutMs
+    const startedAt = now()
+    const result = await sender.send(job.request, timeoutMs)
+    const record: AttemptRecord = { at: startedAt, durationMs: result.durationMs }
+    let outcome: AttemptOutcome
+    if (result.error) {
+      record.code = result.error.code
+      record.error = result.error.message
+      outcome = { error: result.error }
+    } else {
+      record.status = result.status
+      outcome =
+        result.retryAfterMs === undefined
+          ? { status: result.status! }
+          : { status: result.status!, retryAfterMs: result.retryAfterMs }
+    }
+    const decision = decide(policy, { attempts: job.attempts + 1, createdAt: job.createdAt }, outcome, now(), random)
+    try {
+      if (decision.action === 'done') spool.complete(job.id)
+      else if (decision.action === 'retry') spool.retry(job.id, decision.notBefore, record)
+      else {
+        spool.deadLetter(job.id, record, decision.reason)
+        logger.warn({ rule: job.rule, deliveryId: job.id, reason: decision.reason }, 'delivery dead-lettered')
+      }
+    } catch (err) {
+      logger.error({ err, deliveryId: job.id }, 'recording the delivery outcome failed')
+    }
+    const event: DeliveryEvent = { job, result, action: decision.action }
+    if (decision.action === 'dead') event.reason = decision.reason
+    options.onAttempt?.(event)
+  }
+
+  return {
+    start() {
+      running = true
+      schedule()
+    },
+    notify: schedule,
+    async stop(graceMs) {
+      running = false
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      // Jobs waiting for an origin slot were never sent: hand them back at once.
+      for (const slot of perOrigin.values()) {
+        for (const job of slot.waiting.splice(0)) {
+          spool.release(job.id)
+          leased--
+        }
+      }
+      if (active > 0) {
+        await new Promise<void>((resolve) => {
+          const deadline = setTimeout(resolve, graceMs)
+          idle = () => {
+            clearTimeout(deadline)
+            resolve()
+          }
+        })
+      }
+      if (active > 0)
+        logger.warn({ inFlight: active }, 'shutdown grace period over: requests still in flight stay in the spool')
+    },
+    get inFlight() {
+      return active
+    },
+  }
+}
+
+function originOf(url: string): string {
+  const schemeEnd = url.indexOf('://')
+  if (schemeEnd < 0) return url
+  const pathStart = url.indexOf('/', schemeEnd + 3)
+  return pathStart < 0 ? url : url.slice(0, pathStart)
+}

@@ -1,0 +1,170 @@
+// Composition root: config -> rules -> spool -> broker -> MQTT connection -> ingest -> delivery -> HTTP API.
+// Starts the parts in that order and stops them in reverse, so no message is taken in that cannot be stored.
+import { readFileSync } from 'node:fs'
+import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.js'
+import type { Config } from './config/schema.js'
+import { createSender } from './delivery/send.js'
+import { createDeliveryWorker, type DeliveryEvent, type DeliveryWorker } from './delivery/worker.js'
+import { createApp, type Readiness } from './http/app.js'
+import { startHttpServer } from './http/server.js'
+import { connectMqtt, type MqttConnection, redactUrl } from './mqtt/connection.js'
+import { createIngest, type Ingest } from './mqtt/ingest.js'
+import { createLiveHub } from './mqtt/live.js'
+import { createPublisher } from './mqtt/publish.js'
+import { createSubscriptionManager, type SubscriptionManager } from './mqtt/subscriptions.js'
+import type { Logger } from './observability/logger.js'
+import { loadRulesOrThrow } from './rules/load.js'
+import { createRuleSet, type RuleSet } from './rules/rule-set.js'
+import { createMemorySpool } from './spool/memory-spool.js'
+import type { Spool } from './spool/spool.js'
+
+export const version: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
+
+export interface BridgeOptions {
+  config: Readonly<Config>
+  logger: Logger
+  env?: NodeJS.ProcessEnv
+  /** Observe every delivery attempt (tests, metrics). */
+  onAttempt?(event: DeliveryEvent): void
+}
+
+export interface Bridge {
+  config: Readonly<Config>
+  rules(): RuleSet
+  spool: Spool
+  ingest: Ingest
+  worker: DeliveryWorker
+  mqtt: MqttConnection
+  subscriptions: SubscriptionManager
+  broker?: EmbeddedBroker
+  /** Where the HTTP API listens. */
+  httpPort: number
+  readiness(): Readiness
+  stop(): Promise<void>
+}
+
+export async function startBridge(options: BridgeOptions): Promise<Bridge> {
+  const { config, logger } = options
+  const env = options.env ?? process.env
+  const loaded = loadRulesOrThrow(config.rules, { env })
+  const ruleSet = createRuleSet(loaded.rules)
+  logger.info({ dir: config.rules, rules: loaded.rules.map((r) => r.name) }, `loaded ${loaded.rules.length} rule(s)`)
+
+  const spool: Spool = createMemorySpool()
+  const cleanup: Array<() => Promise<void>> = [() => spool.close()]
+  const stopAll = async () => {
+    for (const step of cleanup.splice(0).reverse()) {
+      await step().catch((err: unknown) => logger.error({ err }, 'error while stopping'))
+    }
+  }
+  try {
+    let broker: EmbeddedBroker | undefined
+    if (!config.mqtt.url) {
+      broker = await startEmbeddedBroker({ host: config.broker.host, port: config.broker.port, logger })
+      cleanup.push(() => broker!.close())
+    }
+    const url = config.mqtt.url ?? broker!.url
+
+    const sender = createSender({ connectionsPerOrigin: config.delivery.concurrencyPerOrigin })
+    cleanup.push(() => sender.close())
+    const worker = createDeliveryWorker({
+      spool,
+      sender,
+      logger,
+      defaultTimeoutMs: config.delivery.timeoutMs,
+      maxInFlight: config.delivery.maxInFlight,
+      concurrencyPerOrigin: config.delivery.concurrencyPerOrigin,
+      targetOf(job) {
+        const rule = ruleSet.get(job.rule)
+        const target = rule?.targets.find((t) => t.name === job.target)
+        if (!rule) return undefined
+        return { retry: rule.retry, timeoutMs: target?.timeoutMs ?? config.delivery.timeoutMs }
+      },
+      onAttempt: options.onAttempt,
+    })
+
+    let subscriptions: SubscriptionManager | undefined
+    let live: ReturnType<typeof createLiveHub> | undefined
+    const ingest = createIngest({
+      rules: () => ruleSet,
+      spool,
+      logger,
+      onEnqueued: () => worker.notify(),
+      onMessage: (message, via) => live?.dispatch(message, via),
+      filtersFor: (ids) => subscriptions?.filtersFor(ids),
+      onStoreFailure: () => mqtt.client.stream?.destroy(),
+    })
+    const mqtt = connectMqtt({
+      config: config.mqtt,
+      url,
+      logger,
+      customHandleAcks: ingest.customHandleAcks,
+      onConnect: (sessionPresent) => subscriptions?.onConnect(sessionPresent),
+    })
+    // Stop intake first on the way down (cleanup runs in reverse): the client ends before the worker stops.
+    cleanup.push(async () => {
+      await worker.stop(config.delivery.shutdownGraceMs)
+    })
+    cleanup.push(() => mqtt.close())
+    subscriptions = createSubscriptionManager(mqtt.client, logger)
+    live = createLiveHub(subscriptions)
+    mqtt.client.on('message', ingest.onQos0)
+    await subscriptions.setRuleSubscriptions(ruleSet.subscriptions())
+    try {
+      await mqtt.ready
+    } catch (err) {
+      // An external broker may come later: keep trying in the background, and say so in /readyz.
+      logger.error({ url: redactUrl(url), err: (err as Error).message }, 'MQTT broker not reachable yet: retrying')
+    }
+    worker.start()
+
+    const readiness = (): Readiness => {
+      const refused = [...subscriptions!.refused.keys()]
+      const checks: Readiness['checks'] = {
+        broker: mqtt.client.connected ? { ok: true } : { ok: false, detail: `not connected to ${redactUrl(url)}` },
+        subscriptions: subscriptions!.isSettled()
+          ? refused.length === 0
+            ? { ok: true }
+            : { ok: false, detail: `the broker refused: ${refused.join(', ')}` }
+          : { ok: false, detail: 'waiting for the broker to confirm subscriptions' },
+        rules: { ok: true, detail: `${ruleSet.rules.length} rule(s) loaded` },
+      }
+      return { ready: Object.values(checks).every((c) => c.ok), checks }
+    }
+
+    const app = createApp({
+      config: config.api,
+      publisher: createPublisher(mqtt.client, { timeoutMs: config.api.requestTimeoutMs }),
+      live,
+      readiness,
+      logger,
+      version,
+      protocolVersion: config.mqtt.protocolVersion,
+    })
+    const server = await startHttpServer(app, { host: config.api.host, port: config.api.port })
+    cleanup.push(() => server.close())
+    logger.info({ host: config.api.host, port: server.port }, 'HTTP API listening')
+
+    return {
+      config,
+      rules: () => ruleSet,
+      spool,
+      ingest,
+      worker,
+      mqtt,
+      subscriptions,
+      broker,
+      httpPort: server.port,
+      readiness,
+      stop: stopAll,
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}
+
+export type { RuleSet }
+export { createRuleSet }

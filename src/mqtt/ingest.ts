@@ -1,0 +1,130 @@
+// Ingest: MQTT message -> matching rules -> prepared delivery jobs -> spool -> acknowledgement.
+// A QoS 1/2 message is acknowledged to the broker (PUBACK / PUBREC) only after `spool.enqueue` resolved, so a
+// crash before that leaves the message with the broker, which sends it again.
+import { randomUUID } from 'node:crypto'
+import type { IClientOptions, IPublishPacket } from 'mqtt'
+import type { Logger } from '../observability/logger.js'
+import type { RuleSet } from '../rules/rule-set.js'
+import type { NewJob, SourceMessage, Spool } from '../spool/spool.js'
+import { decodePayload, propertiesToJson } from '../transform/envelope.js'
+import { prepareDeliveries } from '../transform/prepare.js'
+
+export interface IngestCounters {
+  received: number
+  /** Messages that matched no rule (e.g. a live subscription's). */
+  unmatched: number
+  /** (message, rule) pairs. */
+  matched: number
+  skipped: number
+  failed: number
+  jobs: number
+}
+
+export interface IngestOptions {
+  rules(): RuleSet
+  spool: Spool
+  logger: Logger
+  /** Jobs were enqueued: wake the workers. */
+  onEnqueued(): void
+  /** Every message, for live (SSE) listeners. */
+  onMessage?(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): void
+  /** The filters MQTT 5 subscription identifiers stand for. */
+  filtersFor?(ids: number | number[] | undefined): Set<string> | undefined
+  /** A QoS 1/2 message could not be stored: the connection should be dropped so the broker resends it. */
+  onStoreFailure?(err: unknown): void
+  now?: () => number
+}
+
+export interface Ingest {
+  /** Handles one message; resolves once its jobs are in the spool. */
+  handle(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<void>
+  /** MQTT.js hook for QoS 1 and 2: acknowledge only after the spool has the jobs. */
+  customHandleAcks: NonNullable<IClientOptions['customHandleAcks']>
+  /** MQTT.js 'message' listener for QoS 0 (no acknowledgement to hold back). */
+  onQos0(topic: string, payload: Buffer, packet: IPublishPacket): void
+  readonly counters: IngestCounters
+}
+
+export function createIngest(options: IngestOptions): Ingest {
+  const { spool, logger } = options
+  const now = options.now ?? Date.now
+  const counters: IngestCounters = { received: 0, unmatched: 0, matched: 0, skipped: 0, failed: 0, jobs: 0 }
+
+  async function handle(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<void> {
+    counters.received++
+    options.onMessage?.(message, viaSubscriptions)
+    const matches = options.rules().match(message.topic, viaSubscriptions)
+    if (matches.length === 0) {
+      counters.unmatched++
+      return
+    }
+    counters.matched += matches.length
+    const decoded = decodePayload(message.payload)
+    const messageId = randomUUID()
+    const jobs: NewJob[] = []
+    const failures: Array<{ jobs: NewJob[]; code: string; error: string }> = []
+    for (const { rule, params } of matches) {
+      const prepared = await prepareDeliveries(rule, params, message, decoded, messageId)
+      if (prepared.kind === 'jobs') jobs.push(...prepared.jobs)
+      else if (prepared.kind === 'skipped') counters.skipped++
+      else {
+        counters.failed++
+        failures.push({ jobs: prepared.jobs, code: prepared.error.code, error: prepared.error.message })
+        logger.warn(
+          { rule: rule.name, topic: message.topic, code: prepared.error.code, messageId },
+          prepared.error.message,
+        )
+      }
+    }
+    const failedJobs = failures.flatMap((f) => f.jobs)
+    if (jobs.length + failedJobs.length === 0) return
+    await spool.enqueue(failedJobs.length === 0 ? jobs : [...jobs, ...failedJobs])
+    // A message the rule cannot handle is kept as a dead letter with its code and original bytes.
+    for (const failure of failures) {
+      for (const job of failure.jobs) {
+        spool.deadLetter(job.id, { at: now(), durationMs: 0, code: failure.code, error: failure.error }, failure.error)
+      }
+    }
+    counters.jobs += jobs.length
+    if (jobs.length > 0) options.onEnqueued()
+  }
+
+  function via(packet: IPublishPacket): Set<string> | undefined {
+    return options.filtersFor?.(packet.properties?.subscriptionIdentifier)
+  }
+
+  function fromPacket(topic: string, payload: Buffer, packet: IPublishPacket): SourceMessage {
+    const message: SourceMessage = {
+      topic,
+      payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+      qos: packet.qos,
+      retain: packet.retain,
+      receivedAt: now(),
+    }
+    if (packet.properties) message.properties = propertiesToJson(packet.properties)
+    return message
+  }
+
+  return {
+    handle,
+    customHandleAcks(topic, payload, packet, done) {
+      handle(fromPacket(topic, payload as Buffer, packet), via(packet)).then(
+        () => done(0),
+        (err: unknown) => {
+          // Not acknowledged: the broker keeps the message and sends it again after we reconnect. Dropping the
+          // connection is the only way MQTT offers to ask for that.
+          logger.error({ err, topic }, 'could not store the message: it stays with the broker')
+          done(err as Error)
+          options.onStoreFailure?.(err)
+        },
+      )
+    },
+    onQos0(topic, payload, packet) {
+      if (packet.qos !== 0) return
+      handle(fromPacket(topic, payload, packet), via(packet)).catch((err: unknown) =>
+        logger.error({ err, topic }, 'could not store a QoS 0 message: it is lost (QoS 0 promises nothing more)'),
+      )
+    },
+    counters,
+  }
+}

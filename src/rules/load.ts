@@ -1,0 +1,156 @@
+// Reads a rules directory: every .yaml/.yml/.json file (fixtures `*.test.yaml` aside), each holding one rule or a
+// list. Returns every problem at once, each with file, field and line, so `validate` can list them all.
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { basename, extname, join, relative } from 'node:path'
+import { formatFieldPath, formatIssue, parseSourceFile, type SourceIssue } from '../config/source-file.js'
+import { zodIssuesToSourceIssues } from '../config/zod-issues.js'
+import { HookbridgeError } from '../errors.js'
+import type { ExpressionLimits } from '../transform/jsonata.js'
+import { type CompiledRule, type CompileIssue, compileRule } from './compile.js'
+import { type RuleDefinition, ruleFileSchema, ruleNamePattern } from './schema.js'
+
+export interface LoadRulesOptions {
+  env?: NodeJS.ProcessEnv
+  limits?: ExpressionLimits
+}
+
+export interface LoadedRules {
+  dir: string
+  rules: CompiledRule[]
+  issues: SourceIssue[]
+  /** Files read, relative to dir. */
+  files: string[]
+}
+
+const RULE_EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
+
+export function isRuleFile(name: string): boolean {
+  return RULE_EXTENSIONS.has(extname(name)) && !/\.test\.(ya?ml|json)$/.test(name) && !name.startsWith('.')
+}
+
+export function listRuleFiles(dir: string): string[] {
+  let stat: ReturnType<typeof statSync>
+  try {
+    stat = statSync(dir)
+  } catch {
+    throw new HookbridgeError('HOOKBRIDGE_RULES_DIR_MISSING', { dir })
+  }
+  if (!stat.isDirectory()) throw new HookbridgeError('HOOKBRIDGE_RULES_DIR_MISSING', { dir })
+  const out: string[] = []
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue
+      const full = join(current, entry.name)
+      if (entry.isDirectory()) walk(full)
+      else if (entry.isFile() && isRuleFile(entry.name)) out.push(full)
+    }
+  }
+  walk(dir)
+  return out
+}
+
+export function loadRules(dir: string, options: LoadRulesOptions = {}): LoadedRules {
+  const env = options.env ?? process.env
+  const files = listRuleFiles(dir)
+  const rules: CompiledRule[] = []
+  const issues: SourceIssue[] = []
+  const owners = new Map<string, string>()
+  for (const file of files) {
+    const display = relative(process.cwd(), file) || file
+    for (const rule of loadRuleFile(file, display, env, options.limits, issues)) {
+      const first = owners.get(rule.name)
+      if (first !== undefined) {
+        issues.push({
+          file: display,
+          field: 'name',
+          message: `rule name "${rule.name}" is already used in ${first}; names must be unique`,
+        })
+        continue
+      }
+      owners.set(rule.name, display)
+      rules.push(rule)
+    }
+  }
+  return { dir, rules, issues, files: files.map((f) => relative(dir, f)) }
+}
+
+function loadRuleFile(
+  file: string,
+  display: string,
+  env: NodeJS.ProcessEnv,
+  limits: ExpressionLimits | undefined,
+  issues: SourceIssue[],
+): CompiledRule[] {
+  const source = parseSourceFile(display, readFileSync(file, 'utf8'))
+  if (source.issues.length > 0) {
+    issues.push(...source.issues)
+    return []
+  }
+  if (source.value === null || source.value === undefined) {
+    issues.push({
+      file: display,
+      field: '',
+      message: 'the file is empty: write a rule (from:, to:) or delete the file',
+    })
+    return []
+  }
+  const parsed = ruleFileSchema.safeParse(source.value)
+  if (!parsed.success) {
+    issues.push(...zodIssuesToSourceIssues(source, parsed.error))
+    return []
+  }
+  const list = Array.isArray(parsed.data) ? parsed.data : [parsed.data]
+  const isList = Array.isArray(parsed.data)
+  const stem = basename(file, extname(file))
+  const out: CompiledRule[] = []
+  list.forEach((definition: RuleDefinition, index) => {
+    const prefix = isList ? [index] : []
+    let name = definition.name
+    if (name === undefined) {
+      if (isList) {
+        const pos = source.locate(prefix)
+        issues.push({
+          file: display,
+          field: formatFieldPath([index, 'name']),
+          line: pos?.line,
+          message: 'rules in a list need a name',
+        })
+        return
+      }
+      name = stem
+      if (!ruleNamePattern.test(name)) {
+        issues.push({
+          file: display,
+          field: 'name',
+          message: `the file name "${stem}" cannot be a rule name: rename the file or give the rule a name (letters, digits, ".", "_", "-")`,
+        })
+        return
+      }
+    }
+    const compileIssues: CompileIssue[] = []
+    const rule = compileRule(definition, name, display, { env, limits }, compileIssues)
+    for (const issue of compileIssues) {
+      const path = [...prefix, ...issue.path]
+      const pos = source.locate(path)
+      issues.push({
+        file: display,
+        field: formatFieldPath(path),
+        line: pos?.line,
+        column: pos?.column,
+        message: issue.message,
+      })
+    }
+    if (rule && definition.enabled) out.push(rule)
+  })
+  return out
+}
+
+/** Load and throw one error listing every problem (what `start` does). */
+export function loadRulesOrThrow(dir: string, options: LoadRulesOptions = {}): LoadedRules {
+  const loaded = loadRules(dir, options)
+  if (loaded.issues.length > 0) {
+    const detail = `${loaded.issues.length} problem${loaded.issues.length > 1 ? 's' : ''} in ${dir}:\n${loaded.issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`
+    throw new HookbridgeError('HOOKBRIDGE_RULE_INVALID', { detail, issues: loaded.issues })
+  }
+  return loaded
+}

@@ -1,0 +1,80 @@
+// JSONata compiled once at load and evaluated with the library's own guardrails (time, depth, sequence size).
+import jsonata from 'jsonata'
+import { HookbridgeError } from '../errors.js'
+
+export interface ExpressionLimits {
+  /** Wall time for one evaluation. */
+  timeoutMs: number
+  /** Maximum evaluation depth (stops runaway recursion). */
+  maxDepth: number
+  /** Maximum length of one sequence (stops `[1..1e9]`). */
+  maxSequence: number
+}
+
+export const defaultExpressionLimits: ExpressionLimits = Object.freeze({
+  timeoutMs: 1000,
+  maxDepth: 300,
+  maxSequence: 100_000,
+})
+
+export interface CompiledExpression {
+  source: string
+  evaluate(input: unknown, bindings?: Record<string, unknown>): Promise<unknown>
+}
+
+export class ExpressionSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly position: number | undefined,
+  ) {
+    super(message)
+  }
+}
+
+export function compileExpression(
+  source: string,
+  limits: ExpressionLimits = defaultExpressionLimits,
+): CompiledExpression {
+  let expression: jsonata.Expression
+  try {
+    expression = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth, sequence: limits.maxSequence })
+  } catch (err) {
+    const e = err as { message?: string; position?: number; token?: string }
+    const at = e.position !== undefined ? ` (at character ${e.position})` : ''
+    throw new ExpressionSyntaxError(`invalid JSONata${at}: ${e.message ?? String(err)}`, e.position)
+  }
+  return {
+    source,
+    evaluate: (input, bindings) => expression.evaluate(input, bindings),
+  }
+}
+
+/** Evaluate, turning any failure into HOOKBRIDGE_TRANSFORM_FAILED (never retried: the same input fails again). */
+export async function evaluateFor(
+  rule: string,
+  stage: string,
+  expression: CompiledExpression,
+  input: unknown,
+  bindings?: Record<string, unknown>,
+): Promise<unknown> {
+  try {
+    return normalize(await expression.evaluate(input, bindings))
+  } catch (err) {
+    const e = err as { message?: string; code?: string; value?: unknown }
+    const detail =
+      e.code === 'D1012'
+        ? `evaluation took longer than ${e.value} ms`
+        : e.code === 'D1011'
+          ? `evaluation went deeper than ${e.value} levels (runaway recursion?)`
+          : e.code === 'D2015'
+            ? `a sequence grew past ${e.value} items`
+            : (e.message ?? String(err))
+    throw new HookbridgeError('HOOKBRIDGE_TRANSFORM_FAILED', { rule, stage, detail, jsonataCode: e.code })
+  }
+}
+
+/** JSONata sequences are arrays with extra markers; give plain JSON values back. */
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value) && (value as { sequence?: boolean }).sequence) return Array.from(value)
+  return value
+}

@@ -1,0 +1,146 @@
+// One matched rule applied to one message: `when`, then `transform`, then the URL and headers of each target.
+// The result is delivery jobs for the spool, a skip, or a failure that is dead-lettered with the message.
+import { HookbridgeError, isHookbridgeError } from '../errors.js'
+import type { CompiledHttpTarget, CompiledRule } from '../rules/compile.js'
+import type { NewJob, OutgoingRequest, SourceMessage } from '../spool/spool.js'
+import { createEnvelope, type DecodedPayload, type Envelope } from './envelope.js'
+import { evaluateFor } from './jsonata.js'
+import { TemplateError } from './template.js'
+
+export type Prepared =
+  | { kind: 'jobs'; jobs: NewJob[] }
+  | { kind: 'skipped'; reason: 'when' | 'empty-transform' }
+  | { kind: 'failed'; jobs: NewJob[]; error: HookbridgeError }
+
+export const userAgent = 'hookbridge'
+
+export async function prepareDeliveries(
+  rule: CompiledRule,
+  params: Record<string, string>,
+  message: SourceMessage,
+  decoded: DecodedPayload,
+  messageId: string,
+): Promise<Prepared> {
+  const envelope = createEnvelope(message, decoded, params)
+  try {
+    if (rule.when && !truthy(await evaluateFor(rule.name, 'when', rule.when, envelope))) {
+      return { kind: 'skipped', reason: 'when' }
+    }
+    let body: Buffer
+    let contentType: string
+    let templateInput: unknown = envelope
+    if (rule.transform) {
+      const result = await evaluateFor(rule.name, 'transform', rule.transform, envelope)
+      if (result === undefined) return { kind: 'skipped', reason: 'empty-transform' }
+      body = Buffer.from(JSON.stringify(result))
+      contentType = 'application/json'
+      templateInput = Object.assign(Object.create(envelope) as object, { result })
+    } else {
+      body = message.payload
+      contentType = rawContentType(message, decoded)
+    }
+    const jobs: NewJob[] = []
+    for (const target of rule.targets) {
+      const request = await buildRequest(
+        rule,
+        target,
+        templateInput,
+        body,
+        contentType,
+        message.topic,
+        `${messageId}:${rule.name}:${target.name}`,
+      )
+      jobs.push({
+        id: request.headers['x-hookbridge-delivery-id']!,
+        rule: rule.name,
+        target: target.name,
+        orderKey: null,
+        message,
+        request,
+      })
+    }
+    return { kind: 'jobs', jobs }
+  } catch (err) {
+    const error = isHookbridgeError(err)
+      ? err
+      : new HookbridgeError('HOOKBRIDGE_TRANSFORM_FAILED', {
+          rule: rule.name,
+          stage: 'preparing the request',
+          detail: String(err),
+        })
+    // Dead-letter one job per target, holding the original message, so it can be inspected and replayed.
+    const jobs = rule.targets.map((target) => ({
+      id: `${messageId}:${rule.name}:${target.name}`,
+      rule: rule.name,
+      target: target.name,
+      orderKey: null,
+      message,
+      request: { method: target.method, url: target.url.source, headers: {}, body: message.payload },
+    }))
+    return { kind: 'failed', jobs, error }
+  }
+}
+
+async function buildRequest(
+  rule: CompiledRule,
+  target: CompiledHttpTarget,
+  input: unknown,
+  body: Buffer,
+  contentType: string,
+  topic: string,
+  deliveryId: string,
+): Promise<OutgoingRequest> {
+  let url: string
+  try {
+    url = await target.url.render(input, encodeURIComponent)
+  } catch (err) {
+    throw templateFailure(rule, 'to.url', err)
+  }
+  if (target.allowedHosts) {
+    const host = new URL(url).host.toLowerCase()
+    if (!target.allowedHosts.has(host))
+      throw new HookbridgeError('HOOKBRIDGE_HOST_NOT_ALLOWED', { rule: rule.name, host })
+  }
+  const headers: Record<string, string> = {
+    'content-type': contentType,
+    'user-agent': userAgent,
+    'x-hookbridge-topic': headerSafe(topic),
+    'x-hookbridge-rule': rule.name,
+    'x-hookbridge-delivery-id': deliveryId,
+  }
+  for (const [name, template] of target.headers) {
+    try {
+      headers[name] = await template.render(input)
+    } catch (err) {
+      throw templateFailure(rule, `to.headers.${name}`, err)
+    }
+  }
+  const hasBody = target.method !== 'GET' && target.method !== 'DELETE'
+  if (!hasBody) delete headers['content-type']
+  return { method: target.method, url, headers, body: hasBody ? body : Buffer.alloc(0) }
+}
+
+function templateFailure(rule: CompiledRule, field: string, err: unknown): HookbridgeError {
+  if (isHookbridgeError(err)) return err
+  const detail = err instanceof TemplateError ? err.message : String((err as Error).message ?? err)
+  return new HookbridgeError('HOOKBRIDGE_TEMPLATE_FAILED', { rule: rule.name, field, detail })
+}
+
+/** The MQTT 5 content type, else JSON when the payload parses, else octet-stream. */
+function rawContentType(message: SourceMessage, decoded: DecodedPayload): string {
+  const declared = message.properties?.contentType
+  if (typeof declared === 'string' && declared !== '') return declared
+  return decoded.isJson ? 'application/json' : 'application/octet-stream'
+}
+
+/** Header values must be visible ASCII: non-ASCII topic levels are percent-encoded (UTF-8). */
+function headerSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURI(value)
+}
+
+function truthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(truthy)
+  return Boolean(value)
+}
+
+export type { Envelope }
