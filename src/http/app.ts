@@ -1,0 +1,94 @@
+// createApp(deps): the HTTP API as a Hono app, without listening (server.ts listens). Tests drive it with
+// app.request(). Routes live in routes/, cross-cutting steps in middleware/, error mapping in errors.ts.
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { type ApiConfig, assertSafeBinding } from '../config/api-schema.js'
+import type { LiveSource } from '../mqtt/live-source.js'
+import type { Publisher } from '../mqtt/publish.js'
+import type { Logger } from '../observability/logger.js'
+import { createErrorHandler, notFound, validationHook } from './errors.js'
+import { createAuth, type Principal } from './middleware/auth.js'
+import { createBodyLimit } from './middleware/body-limit.js'
+import { createRateLimit } from './middleware/rate-limit.js'
+import { addDocsRoutes } from './routes/docs.js'
+import { healthRoutes } from './routes/health.js'
+import { publishRoutes } from './routes/publish.js'
+import { createStreamRegistry, type StreamRegistry, subscribeRoutes } from './routes/subscribe.js'
+
+export type { LiveSource } from '../mqtt/live-source.js'
+
+export interface Readiness {
+  ready: boolean
+  checks: Record<string, { ok: boolean; detail?: string }>
+}
+
+export interface AppDeps {
+  config: ApiConfig
+  publisher: Publisher
+  live: LiveSource
+  readiness: () => Readiness
+  logger: Logger
+  version: string
+  /** MQTT version of the broker connection: 4 is 3.1.1 (no properties, no reason codes). */
+  protocolVersion: 4 | 5
+}
+
+export interface AppEnv {
+  Variables: {
+    principal: Principal
+    /** The request body, read within api.maxBodyBytes (empty for GET). */
+    body: Buffer
+    /** Set by a route whose answer says "retry" although its status does not (a batch with such items). */
+    retryable: boolean
+  }
+}
+
+export type App = OpenAPIHono<AppEnv>
+
+/** Context shared by the route modules of one app. */
+export interface RouteContext extends AppDeps {
+  streams: StreamRegistry
+}
+
+/** Each module returns an app of its routes; add new ones (rules, dlq, metrics) here. */
+const routeModules: Array<(ctx: RouteContext) => App> = [healthRoutes, publishRoutes, subscribeRoutes]
+
+/** The app's open subscribe streams, so that the server can end them on close. */
+const streamsOf = new WeakMap<object, StreamRegistry>()
+
+export function createApp(deps: AppDeps): App {
+  assertSafeBinding(deps.config)
+  if (deps.config.tokens.length === 0) {
+    deps.logger.warn(
+      { host: deps.config.host },
+      'HTTP API: no api.tokens configured, so requests are not authenticated; listening on loopback only',
+    )
+  }
+  const app = newApp()
+  const ctx: RouteContext = { ...deps, streams: createStreamRegistry() }
+  streamsOf.set(app, ctx.streams)
+
+  app.onError(createErrorHandler(deps.logger))
+  app.notFound(notFound)
+  app.use('*', async (c, next) => {
+    const started = performance.now()
+    await next()
+    const ms = Math.round(performance.now() - started)
+    deps.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'HTTP request')
+  })
+  app.use('/v1/*', createAuth(deps.config.tokens), createRateLimit(deps.config.rateLimit))
+  app.use('/v1/*', createBodyLimit(deps.config.maxBodyBytes))
+
+  for (const module of routeModules) app.route('/', module(ctx))
+  addDocsRoutes(app, deps)
+  return app
+}
+
+/** An OpenAPIHono whose schema violations answer HOOKBRIDGE_REQUEST_INVALID. */
+export function newApp(): App {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+}
+
+/** Ends the app's subscribe streams (each gets a final `close` event); used by the server's close(). */
+export function endStreams(app: object, reason: string): void {
+  streamsOf.get(app)?.endAll(reason)
+}
