@@ -66,6 +66,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       cleanup.push(() => broker!.close())
     }
     const url = config.mqtt.url ?? broker!.url
+    // aedes speaks MQTT 3.1.1 only: against the embedded broker, so do we.
+    const mqttConfig = broker ? { ...config.mqtt, protocolVersion: 4 as const } : config.mqtt
+    if (broker && config.mqtt.protocolVersion === 5) {
+      logger.info('the embedded broker speaks MQTT 3.1.1: using 3.1.1 (MQTT 5 properties need an external broker)')
+    }
 
     const sender = createSender({ connectionsPerOrigin: config.delivery.concurrencyPerOrigin })
     cleanup.push(() => sender.close())
@@ -97,7 +102,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       onStoreFailure: () => mqtt.client.stream?.destroy(),
     })
     const mqtt = connectMqtt({
-      config: config.mqtt,
+      config: mqttConfig,
       url,
       logger,
       customHandleAcks: ingest.customHandleAcks,
@@ -141,7 +146,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       readiness,
       logger,
       version,
-      protocolVersion: config.mqtt.protocolVersion,
+      protocolVersion: mqttConfig.protocolVersion,
     })
     const server = await startHttpServer(app, { host: config.api.host, port: config.api.port })
     cleanup.push(() => server.close())

@@ -51,6 +51,11 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
     properties: config.protocolVersion === 5 ? { sessionExpiryInterval: config.sessionExpirySec } : undefined,
   }
   const client = mqtt.connect(url, clientOptions)
+  // MQTT.js installs customHandleAcks only for MQTT 5; its 3.1.1 hook, handleMessage, runs for QoS 2 only after
+  // PUBREC has been sent, when the broker already considers the message ours. Installed for both versions, the
+  // hook runs before PUBACK and before PUBREC, so on 3.1.1 too a message is stored before it is acknowledged.
+  // (On 3.1.1 the reason code it passes is simply not encoded.) Set before the first packet can arrive.
+  if (options.customHandleAcks) client.options.customHandleAcks = options.customHandleAcks
   let reconnects = 0
   let failures = 0
   let everConnected = false

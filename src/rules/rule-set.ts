@@ -13,8 +13,9 @@ export interface RuleSet {
   readonly rules: readonly CompiledRule[]
   /**
    * Each rule at most once per message, even when several of its filters match. With `viaSubscriptions` (the
-   * MQTT 5 subscription identifiers a message came with, resolved to filters) only rules holding one of those
-   * filters match: a broker that sends one copy per overlapping subscription then still yields one delivery.
+   * MQTT 5 subscription identifiers a message came with, resolved to filters) a rule matches only the copy that
+   * came through its first matching filter, so a broker that sends one copy per overlapping subscription still
+   * yields one delivery per rule.
    */
   match(topic: string, viaSubscriptions?: ReadonlySet<string>): RuleMatch[]
   /** Subscriptions to hold on the broker: filter (with $share prefix where shared) → QoS. */
@@ -34,12 +35,17 @@ export function createRuleSet(rules: readonly CompiledRule[]): RuleSet {
     match(topic, viaSubscriptions) {
       const hits = matcher.match(topic)
       if (hits.length === 1 && !viaSubscriptions) return [{ rule: hits[0]!.value.rule, params: hits[0]!.params }]
-      const seen = new Set<CompiledRule>()
-      const out: RuleMatch[] = []
+      // Per rule, the hit through its first matching subscription (in a fixed order, the same for every copy).
+      const first = new Map<CompiledRule, (typeof hits)[number]>()
       for (const hit of hits) {
-        const { rule, subscription } = hit.value
-        if (seen.has(rule) || (viaSubscriptions && !viaSubscriptions.has(subscription))) continue
-        seen.add(rule)
+        const seen = first.get(hit.value.rule)
+        if (!seen || hit.value.subscription < seen.value.subscription) first.set(hit.value.rule, hit)
+      }
+      const out: RuleMatch[] = []
+      for (const [rule, hit] of first) {
+        // A broker that sends one copy per matching subscription sends one through this rule's first
+        // subscription: that copy delivers it, the others do not.
+        if (viaSubscriptions && !viaSubscriptions.has(hit.value.subscription)) continue
         out.push({ rule, params: hit.params })
       }
       return out
