@@ -1,8 +1,16 @@
 // Publishing with an honest outcome, for the HTTP API: QoS 1/2 resolve only on PUBACK / PUBCOMP, QoS 0 once
 // written to the socket, all within a deadline. A message reported as failed is withdrawn from MQTT.js's queue
 // and outgoing store, so it is never sent later behind the caller's back.
-import { type IClientPublishOptions, type MqttClient, type Packet, ReasonCodes } from 'mqtt'
+import { type IClientPublishOptions, type MqttClient, ReasonCodes } from 'mqtt'
 import { HookbridgeError } from '../errors.js'
+import {
+  createSlots,
+  estimatePacketBytes,
+  findOutgoing,
+  outgoingCallback,
+  type PublishCallback,
+  withdraw,
+} from './publish-flow.js'
 
 export type QoS = 0 | 1 | 2
 export type PublishProperties = NonNullable<IClientPublishOptions['properties']>
@@ -30,13 +38,9 @@ export interface PublisherOptions {
   timeoutMs: number
 }
 
-type Callback = (err?: Error, packet?: Packet) => void
 interface Pending {
   messageId?: number
   reasonCode?: number
-}
-interface StoreProcessingEntry {
-  callback?: Callback
 }
 
 const RECEIVE_MAXIMUM = 65_535
@@ -45,14 +49,22 @@ const NOT_SENT = /client disconnecting|connection closed|no connection to broker
 
 export function createPublisher(client: MqttClient, options: PublisherOptions): Publisher {
   const { timeoutMs } = options
-  const pendingByCallback = new WeakMap<Callback, Pending>()
+  const pendingByCallback = new WeakMap<PublishCallback, Pending>()
   const slots = createSlots(() => client.serverProperties?.receiveMaximum ?? RECEIVE_MAXIMUM)
 
-  // The success callback of MQTT.js carries the stored PUBLISH, not the ack: read the ack's reason code here.
-  // 'packetreceive' is emitted before the ack is handled, while the outgoing entry still names our callback.
+  // Note each of our messages' packet id when it is sent (also one that waited in MQTT.js's queue), and read the
+  // ack's reason code: MQTT.js's success callback carries the stored PUBLISH, not the ack. Both events come
+  // while the outgoing entry still names our callback.
+  client.on('packetsend', (packet) => {
+    if (packet.cmd !== 'publish' || !packet.qos) return
+    const cb = outgoingCallback(client, packet.messageId)
+    const pending = cb && pendingByCallback.get(cb)
+    if (pending) pending.messageId = packet.messageId
+  })
   client.on('packetreceive', (packet) => {
     if (packet.cmd !== 'puback' && packet.cmd !== 'pubcomp') return
-    const pending = pendingFor(client, packet.messageId, pendingByCallback)
+    const cb = outgoingCallback(client, packet.messageId)
+    const pending = cb && pendingByCallback.get(cb)
     if (pending) {
       pending.messageId = packet.messageId
       // An MQTT 5 ack without a reason code means success (0); MQTT 3.1.1 acks have none.
@@ -64,7 +76,7 @@ export function createPublisher(client: MqttClient, options: PublisherOptions): 
   const unavailable = (detail: string) =>
     new HookbridgeError('HOOKBRIDGE_BROKER_UNAVAILABLE', { detail, retryAfterSeconds: retryAfterSeconds() })
 
-  function checkLimits(topic: string, options: PublishOptions): void {
+  function checkLimits(topic: string, payload: Buffer, options: PublishOptions): void {
     const server = client.serverProperties
     const v5 = client.options.protocolVersion === 5
     if (!v5 && options.properties && Object.keys(options.properties).length > 0) {
@@ -81,11 +93,18 @@ export function createPublisher(client: MqttClient, options: PublisherOptions): 
     if (options.retain && server?.retainAvailable === false) {
       throw reject(0x9a, 'Retain not supported by the broker')
     }
+    const size = estimatePacketBytes(topic, payload, options.properties)
+    if (server?.maximumPacketSize !== undefined && size > server.maximumPacketSize) {
+      throw reject(
+        0x95,
+        `Packet too large: about ${size} bytes, the broker accepts at most ${server.maximumPacketSize}`,
+      )
+    }
   }
 
   async function publish(topic: string, payload: Buffer, options: PublishOptions): Promise<PublishResult> {
     if (!client.connected || client.disconnecting) throw unavailable('not connected; nothing was published')
-    checkLimits(topic, options)
+    checkLimits(topic, payload, options)
     const deadline = Date.now() + timeoutMs
     // QoS 0 needs no slot but waits the same one tick, so that publishes started in order are sent in order.
     const acquired = await (options.qos === 0 ? true : slots.acquire(deadline))
@@ -108,7 +127,7 @@ export function createPublisher(client: MqttClient, options: PublisherOptions): 
     return new Promise((resolve, reject) => {
       const pending: Pending = {}
       let settled = false
-      const callback: Callback = (err) => {
+      const callback: PublishCallback = (err) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
@@ -118,7 +137,10 @@ export function createPublisher(client: MqttClient, options: PublisherOptions): 
           const reason = (ReasonCodes as Record<number, string>)[reasonCode] ?? 'unknown reason'
           return reject(new HookbridgeError('HOOKBRIDGE_PUBLISH_REJECTED', { topic, reasonCode, reason }))
         }
-        if (NOT_SENT.test(err.message)) return reject(unavailable(`${err.message}; nothing was published`))
+        // A QoS 1/2 message with a packet id was handed to the connection ('Connection closed' then means the
+        // client gave up on its ack); without one it was still queued inside MQTT.js.
+        const sent = options.qos > 0 && pending.messageId !== undefined
+        if (!sent && NOT_SENT.test(err.message)) return reject(unavailable(`${err.message}; nothing was published`))
         reject(new HookbridgeError('HOOKBRIDGE_PUBLISH_UNCONFIRMED', { topic, detail: err.message }))
       }
       const timer = setTimeout(
@@ -147,71 +169,4 @@ export function createPublisher(client: MqttClient, options: PublisherOptions): 
   }
 
   return { publish }
-}
-
-function findOutgoing(client: MqttClient, callback: Callback): number | undefined {
-  for (const [id, entry] of Object.entries(client.outgoing)) {
-    if (entry.cb === callback) return Number(id)
-  }
-  return undefined
-}
-
-function pendingFor(client: MqttClient, messageId: number | undefined, map: WeakMap<Callback, Pending>) {
-  if (messageId === undefined) return undefined
-  const cb = client.outgoing[messageId]?.cb as Callback | undefined
-  return cb ? map.get(cb) : undefined
-}
-
-/**
- * Take a message that timed out out of MQTT.js, so that it is not (re)sent after we reported it as failed.
- * 'queued': it had not been sent at all; 'sent': it had been written (it may have reached the broker).
- */
-function withdraw(client: MqttClient, callback: Callback, knownId: number | undefined): 'queued' | 'sent' {
-  // Publishes made while MQTT.js resends its store after a reconnect wait in this private queue.
-  const queue = (client as unknown as { _storeProcessingQueue?: StoreProcessingEntry[] })._storeProcessingQueue
-  const index = queue?.findIndex((entry) => entry.callback === callback) ?? -1
-  if (queue && index >= 0) {
-    queue.splice(index, 1)
-    return 'queued'
-  }
-  const id = knownId ?? findOutgoing(client, callback)
-  // Removes it from `outgoing` and the outgoing store; calls back with 'Message removed', which we ignore.
-  if (id !== undefined && client.outgoing[id]) client.removeOutgoingMessage(id)
-  return 'sent'
-}
-
-/** Messages awaiting an ack at once, at most the broker's receive maximum (MQTT.js does not enforce it). */
-function createSlots(limit: () => number) {
-  let inUse = 0
-  const waiters: Array<{ wake: () => void }> = []
-  return {
-    limit,
-    acquire(deadline: number): Promise<boolean> {
-      if (inUse < limit() && waiters.length === 0) {
-        inUse++
-        return Promise.resolve(true)
-      }
-      return new Promise((resolve) => {
-        const waiter = {
-          wake: () => {
-            clearTimeout(timer)
-            inUse++
-            resolve(true)
-          },
-        }
-        const timer = setTimeout(
-          () => {
-            waiters.splice(waiters.indexOf(waiter), 1)
-            resolve(false)
-          },
-          Math.max(0, deadline - Date.now()),
-        )
-        waiters.push(waiter)
-      })
-    },
-    release(): void {
-      inUse--
-      while (inUse < limit() && waiters.length > 0) waiters.shift()!.wake()
-    },
-  }
 }

@@ -81,6 +81,19 @@ describe('publish through aedes (MQTT 3.1.1)', () => {
     expect(Object.keys(client.outgoing)).toHaveLength(0)
   })
 
+  it('does not hold up a graceful MQTT disconnect while a PUBACK is missing', async () => {
+    bridge = await startBridge(broker.url, { protocolVersion: 4, config: { requestTimeoutMs: 300 } })
+    broker.aedes.authorizePublish = (_client, packet, callback) => {
+      if (packet.topic !== 'lost/1') callback(null)
+    }
+    const response = post('/v1/publish/lost/1')
+    await waitFor(() => Object.keys(bridge!.client.outgoing).length === 1, { what: 'the message in flight' })
+    // MQTT.js's end() waits until nothing awaits an ack: the timeout's withdrawal must count as that.
+    const ended = bridge.client.endAsync(false)
+    expect((await response).status).toBe(504)
+    await ended
+  })
+
   it('delivers the payload bytes unchanged with the QoS and retain flag asked for', async () => {
     bridge = await startBridge(broker.url, { protocolVersion: 4 })
     subscriber = await startSubscriber(broker.url, 'bytes/#', 4)

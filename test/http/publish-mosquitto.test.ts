@@ -133,6 +133,25 @@ describe('publish through mosquitto (MQTT 5)', () => {
   })
 })
 
+describe('broker limits from the CONNACK', () => {
+  it('refuses a message over the maximum packet size before sending it, and stays connected', async () => {
+    const small = await startMosquitto({ extraConfig: ['max_packet_size 2000'] })
+    try {
+      bridge = await startBridge(small.url, { protocolVersion: 5 })
+      expect(bridge.client.serverProperties?.maximumPacketSize).toBe(2000)
+      const res = await post('/v1/publish/big/1', Buffer.alloc(4000))
+      expect(res.status).toBe(502)
+      expect((await res.json()).error).toMatchObject({ code: 'HOOKBRIDGE_PUBLISH_REJECTED', reasonCode: 0x95 })
+      expect(bridge.client.connected).toBe(true)
+      expect((await post('/v1/publish/big/2', Buffer.alloc(1000))).status).toBe(200)
+    } finally {
+      await bridge?.close()
+      bridge = undefined
+      await small.close()
+    }
+  })
+})
+
 describe('a broker that refuses', () => {
   let strict: TestMosquitto
 

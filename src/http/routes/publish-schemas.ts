@@ -39,12 +39,14 @@ const idempotencyKey = z
   .optional()
   .openapi({ description: 'A repeat with the same key within the window gets the first answer, publishing nothing.' })
 
+const sameAs = (name: string) => ({ description: `Same as the query parameter \`${name}\`` })
+
 export const rawPublishHeaders = z.object({
-  'mqtt-qos': qosText.optional(),
-  'mqtt-retain': booleanText.optional(),
-  'mqtt-response-topic': z.string().optional(),
-  'mqtt-correlation-data': z.string().optional(),
-  'mqtt-message-expiry-seconds': secondsText.optional(),
+  'mqtt-qos': qosText.optional().openapi(sameAs('qos')),
+  'mqtt-retain': booleanText.optional().openapi(sameAs('retain')),
+  'mqtt-response-topic': z.string().optional().openapi(sameAs('responseTopic')),
+  'mqtt-correlation-data': z.string().optional().openapi(sameAs('correlationData')),
+  'mqtt-message-expiry-seconds': secondsText.optional().openapi(sameAs('messageExpirySeconds')),
   'mqtt-user-property': z.string().optional().openapi({
     description: 'Comma-separated `key=value` pairs; percent-encode `,` `=` and `%` inside keys and values.',
   }),

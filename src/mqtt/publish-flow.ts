@@ -1,0 +1,100 @@
+// What the publisher needs from MQTT.js beyond its public API, and the broker's flow control: in-flight slots
+// (receive maximum), finding and withdrawing a message in MQTT.js's queues, and the size of a PUBLISH packet.
+import type { MqttClient, Packet } from 'mqtt'
+import type { PublishProperties } from './publish.js'
+
+export type PublishCallback = (err?: Error, packet?: Packet) => void
+
+interface StoreProcessingEntry {
+  callback?: PublishCallback
+}
+
+/** The size of the PUBLISH packet, rounded up (fixed header, topic, packet id, properties, payload). */
+export function estimatePacketBytes(topic: string, payload: Buffer, properties: PublishProperties | undefined): number {
+  let size = 5 + 2 + Buffer.byteLength(topic) + 2 + 4 + payload.length
+  for (const value of Object.values(properties ?? {})) {
+    if (typeof value === 'string') size += 3 + Buffer.byteLength(value)
+    else if (Buffer.isBuffer(value)) size += 3 + value.length
+    else if (typeof value === 'object' && value !== null) {
+      for (const [key, v] of Object.entries(value)) {
+        for (const item of [v].flat()) size += 5 + Buffer.byteLength(key) + Buffer.byteLength(String(item))
+      }
+    } else size += 5
+  }
+  return size
+}
+
+export function findOutgoing(client: MqttClient, callback: PublishCallback): number | undefined {
+  for (const [id, entry] of Object.entries(client.outgoing)) {
+    if (entry.cb === callback) return Number(id)
+  }
+  return undefined
+}
+
+/** The callback MQTT.js will call for the message with this packet id, while it awaits its ack. */
+export function outgoingCallback(client: MqttClient, messageId: number | undefined): PublishCallback | undefined {
+  if (messageId === undefined) return undefined
+  return client.outgoing[messageId]?.cb as PublishCallback | undefined
+}
+
+/**
+ * Take a message that timed out out of MQTT.js, so that it is not (re)sent after we reported it as failed.
+ * 'queued': it had not been sent at all; 'sent': it had been written (it may have reached the broker).
+ */
+export function withdraw(
+  client: MqttClient,
+  callback: PublishCallback,
+  knownId: number | undefined,
+): 'queued' | 'sent' {
+  // Publishes made while MQTT.js resends its store after a reconnect wait in this private queue.
+  const queue = (client as unknown as { _storeProcessingQueue?: StoreProcessingEntry[] })._storeProcessingQueue
+  const index = queue?.findIndex((entry) => entry.callback === callback) ?? -1
+  if (queue && index >= 0) {
+    queue.splice(index, 1)
+    return 'queued'
+  }
+  const id = knownId ?? findOutgoing(client, callback)
+  // Removes it from `outgoing` and the outgoing store; calls back with 'Message removed', which we ignore.
+  if (id !== undefined && client.outgoing[id]) {
+    client.removeOutgoingMessage(id)
+    // A graceful end() waits for this event, which MQTT.js only emits when an ack empties `outgoing`.
+    if (client.disconnecting && Object.keys(client.outgoing).length === 0) client.emit('outgoingEmpty')
+  }
+  return 'sent'
+}
+
+/** Messages awaiting an ack at once, at most the broker's receive maximum (MQTT.js does not enforce it). */
+export function createSlots(limit: () => number) {
+  let inUse = 0
+  const waiters: Array<{ wake: () => void }> = []
+  return {
+    limit,
+    acquire(deadline: number): Promise<boolean> {
+      if (inUse < limit() && waiters.length === 0) {
+        inUse++
+        return Promise.resolve(true)
+      }
+      return new Promise((resolve) => {
+        const waiter = {
+          wake: () => {
+            clearTimeout(timer)
+            inUse++
+            resolve(true)
+          },
+        }
+        const timer = setTimeout(
+          () => {
+            waiters.splice(waiters.indexOf(waiter), 1)
+            resolve(false)
+          },
+          Math.max(0, deadline - Date.now()),
+        )
+        waiters.push(waiter)
+      })
+    },
+    release(): void {
+      inUse--
+      while (inUse < limit() && waiters.length > 0) waiters.shift()!.wake()
+    },
+  }
+}
