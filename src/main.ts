@@ -1,8 +1,10 @@
 // Composition root: config -> rules -> spool -> broker -> MQTT connection -> ingest -> delivery -> HTTP API.
 // Starts the parts in that order and stops them in reverse, so no message is taken in that cannot be stored.
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.js'
 import type { Config } from './config/schema.js'
+import { createDeadLetterPublisher } from './delivery/dead-letter-topic.js'
 import { createSender } from './delivery/send.js'
 import { createDeliveryWorker, type DeliveryEvent, type DeliveryWorker } from './delivery/worker.js'
 import { createApp, type Readiness } from './http/app.js'
@@ -15,8 +17,10 @@ import { createSubscriptionManager, type SubscriptionManager } from './mqtt/subs
 import type { Logger } from './observability/logger.js'
 import { loadRulesOrThrow } from './rules/load.js'
 import { createRuleSet, type RuleSet } from './rules/rule-set.js'
+import { createBackpressure } from './spool/backpressure.js'
 import { createMemorySpool } from './spool/memory-spool.js'
 import type { Spool } from './spool/spool.js'
+import { createSqliteSpool } from './spool/sqlite-spool.js'
 
 export const version: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -52,7 +56,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const ruleSet = createRuleSet(loaded.rules)
   logger.info({ dir: config.rules, rules: loaded.rules.map((r) => r.name) }, `loaded ${loaded.rules.length} rule(s)`)
 
-  const spool: Spool = createMemorySpool()
+  const spool = openSpool(config, logger)
   const cleanup: Array<() => Promise<void>> = [() => spool.close()]
   const stopAll = async () => {
     for (const step of cleanup.splice(0).reverse()) {
@@ -87,9 +91,21 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         if (!rule) return undefined
         return { retry: rule.retry, timeoutMs: target?.timeoutMs ?? config.delivery.timeoutMs }
       },
-      onAttempt: options.onAttempt,
+      onAttempt(event) {
+        backpressure.check()
+        if (event.action === 'dead') {
+          void publishDeadLetter({
+            job: event.job,
+            reason: event.reason ?? '',
+            history: [...event.job.history, event.record],
+          })
+        }
+        options.onAttempt?.(event)
+      },
     })
 
+    const backpressure = createBackpressure(spool, config.spool, logger)
+    let publishDeadLetter: ReturnType<typeof createDeadLetterPublisher> = async () => {}
     let subscriptions: SubscriptionManager | undefined
     let live: ReturnType<typeof createLiveHub> | undefined
     const ingest = createIngest({
@@ -97,6 +113,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       spool,
       logger,
       onEnqueued: () => worker.notify(),
+      onDeadLetter: (notice) => void publishDeadLetter(notice),
+      waitForRoom: backpressure.waitForRoom,
+      isPaused: () => backpressure.paused,
       onMessage: (message, via) => live?.dispatch(message, via),
       filtersFor: (ids) => subscriptions?.filtersFor(ids),
       onStoreFailure: () => mqtt.client.stream?.destroy(),
@@ -113,6 +132,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       await worker.stop(config.delivery.shutdownGraceMs)
     })
     cleanup.push(() => mqtt.close())
+    publishDeadLetter = createDeadLetterPublisher(mqtt.client, () => ruleSet, logger)
     subscriptions = createSubscriptionManager(mqtt.client, logger)
     live = createLiveHub(subscriptions)
     mqtt.client.on('message', ingest.onQos0)
@@ -169,6 +189,22 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     await stopAll()
     throw err
   }
+}
+
+export function spoolFile(config: Readonly<Config>): string {
+  return join(config.dataDir, 'spool.db')
+}
+
+function openSpool(config: Readonly<Config>, logger: Logger): Spool {
+  if (config.spool.mode === 'memory') {
+    logger.warn('spool.mode is memory: messages not yet delivered are lost if hookbridge stops or crashes')
+    return createMemorySpool()
+  }
+  mkdirSync(config.dataDir, { recursive: true })
+  const spool = createSqliteSpool({ file: spoolFile(config), groupCommitMs: config.spool.groupCommitMs })
+  const stats = spool.stats(Date.now())
+  logger.info({ file: spoolFile(config), pending: stats.depth, deadLetters: stats.deadLetters }, 'durable spool open')
+  return spool
 }
 
 export type { RuleSet }

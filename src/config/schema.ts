@@ -56,6 +56,26 @@ export const deliveryConfigSchema = z
   })
   .strict()
 
+export const spoolConfigSchema = z
+  .object({
+    /**
+     * durable: jobs are committed to SQLite in dataDir before the broker gets its acknowledgement.
+     * memory: jobs live in memory only; faster, but a crash loses what was not yet delivered.
+     */
+    mode: z.enum(['durable', 'memory']).default('durable'),
+    /** Past this many bytes of pending jobs, hookbridge stops acknowledging: the broker holds the messages. */
+    maxBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024 * 1024),
+    /** Past this many pending jobs, the same. */
+    maxJobs: z.coerce.number().int().positive().default(5_000_000),
+    /** How long an enqueue may wait to share a commit with others. */
+    groupCommitMs: z.coerce.number().min(0).max(100).default(2),
+  })
+  .strict()
+
 export const configSchema = z
   .object({
     mqtt: mqttConfigSchema.default(mqttConfigSchema.parse({})),
@@ -65,6 +85,7 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     delivery: deliveryConfigSchema.default(deliveryConfigSchema.parse({})),
+    spool: spoolConfigSchema.default(spoolConfigSchema.parse({})),
   })
   .strict()
 

@@ -169,7 +169,9 @@ describe('send', () => {
   it('rejects a URL it cannot send to, without throwing', async () => {
     const s = sender()
     expect((await s.send(post('ftp://example.com/x'), 1000)).error?.code).toBe('HOOKBRIDGE_DELIVERY_INVALID_REQUEST')
-    expect((await s.send(post('not a url'), 1000)).error?.message).toBe('The request to (invalid URL) cannot be sent: Invalid URL. Fix the rule; retrying would not help.')
+    expect((await s.send(post('not a url'), 1000)).error?.message).toBe(
+      'The request to (invalid URL) cannot be sent: Invalid URL. Fix the rule; retrying would not help.',
+    )
   })
 })
 

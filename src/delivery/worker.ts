@@ -15,6 +15,8 @@ export interface DeliveryTarget {
 export interface DeliveryEvent {
   job: Job
   result: SendResult
+  /** What was recorded for this attempt. */
+  record: AttemptRecord
   action: 'done' | 'retry' | 'dead'
   reason?: string
 }
@@ -146,7 +148,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     } catch (err) {
       logger.error({ err, deliveryId: job.id }, 'recording the delivery outcome failed')
     }
-    const event: DeliveryEvent = { job, result, action: decision.action }
+    const event: DeliveryEvent = { job, result, record, action: decision.action }
     if (decision.action === 'dead') event.reason = decision.reason
     options.onAttempt?.(event)
   }

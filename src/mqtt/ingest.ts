@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { IClientOptions, IPublishPacket } from 'mqtt'
 import type { Logger } from '../observability/logger.js'
 import type { RuleSet } from '../rules/rule-set.js'
-import type { NewJob, SourceMessage, Spool } from '../spool/spool.js'
+import type { AttemptRecord, NewJob, SourceMessage, Spool } from '../spool/spool.js'
 import { decodePayload, propertiesToJson } from '../transform/envelope.js'
 import { prepareDeliveries } from '../transform/prepare.js'
 
@@ -18,12 +18,20 @@ export interface IngestCounters {
   skipped: number
   failed: number
   jobs: number
+  /** QoS 0 messages refused while the spool was full (QoS 0 cannot be held back at the broker). */
+  droppedQos0: number
 }
 
 export interface IngestOptions {
   rules(): RuleSet
   spool: Spool
   logger: Logger
+  /** Resolves when the spool has room (backpressure); absent: always room. */
+  waitForRoom?(): Promise<void>
+  /** True while intake is paused for backpressure. */
+  isPaused?(): boolean
+  /** A message was dead-lettered at intake (its rule failed on it). */
+  onDeadLetter?(notice: { job: NewJob; reason: string; history: AttemptRecord[] }): void
   /** Jobs were enqueued: wake the workers. */
   onEnqueued(): void
   /** Every message, for live (SSE) listeners. */
@@ -48,7 +56,15 @@ export interface Ingest {
 export function createIngest(options: IngestOptions): Ingest {
   const { spool, logger } = options
   const now = options.now ?? Date.now
-  const counters: IngestCounters = { received: 0, unmatched: 0, matched: 0, skipped: 0, failed: 0, jobs: 0 }
+  const counters: IngestCounters = {
+    received: 0,
+    unmatched: 0,
+    matched: 0,
+    skipped: 0,
+    failed: 0,
+    jobs: 0,
+    droppedQos0: 0,
+  }
 
   async function handle(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<void> {
     counters.received++
@@ -78,11 +94,14 @@ export function createIngest(options: IngestOptions): Ingest {
     }
     const failedJobs = failures.flatMap((f) => f.jobs)
     if (jobs.length + failedJobs.length === 0) return
+    if (options.waitForRoom) await options.waitForRoom()
     await spool.enqueue(failedJobs.length === 0 ? jobs : [...jobs, ...failedJobs])
     // A message the rule cannot handle is kept as a dead letter with its code and original bytes.
     for (const failure of failures) {
       for (const job of failure.jobs) {
-        spool.deadLetter(job.id, { at: now(), durationMs: 0, code: failure.code, error: failure.error }, failure.error)
+        const attempt: AttemptRecord = { at: now(), durationMs: 0, code: failure.code, error: failure.error }
+        spool.deadLetter(job.id, attempt, failure.error)
+        options.onDeadLetter?.({ job, reason: failure.error, history: [attempt] })
       }
     }
     counters.jobs += jobs.length
@@ -121,6 +140,16 @@ export function createIngest(options: IngestOptions): Ingest {
     },
     onQos0(topic, payload, packet) {
       if (packet.qos !== 0) return
+      if (options.isPaused?.()) {
+        // Holding QoS 0 messages in memory while the spool is full would only move the problem: count and log.
+        if (counters.droppedQos0++ % 1000 === 0) {
+          logger.warn(
+            { topic, dropped: counters.droppedQos0 },
+            'spool full: QoS 0 message dropped (use QoS 1 to have the broker hold messages)',
+          )
+        }
+        return
+      }
       handle(fromPacket(topic, payload, packet), via(packet)).catch((err: unknown) =>
         logger.error({ err, topic }, 'could not store a QoS 0 message: it is lost (QoS 0 promises nothing more)'),
       )

@@ -26,7 +26,9 @@ export interface CompiledRule {
   qos: 0 | 1 | 2
   when?: CompiledExpression
   transform?: CompiledExpression
+  orderBy?: CompiledExpression
   targets: CompiledHttpTarget[]
+  deadLetter?: { topic: Template; qos: 0 | 1 | 2 }
   retry: RetryPolicy
   definition: RuleDefinition
 }
@@ -73,7 +75,7 @@ export function compileRule(
     }
   })
 
-  const expression = (field: 'when' | 'transform'): CompiledExpression | undefined => {
+  const expression = (field: 'when' | 'transform' | 'orderBy'): CompiledExpression | undefined => {
     const source = definition[field]
     if (source === undefined) return undefined
     try {
@@ -85,6 +87,18 @@ export function compileRule(
   }
   const when = expression('when')
   const transform = expression('transform')
+  const orderBy = expression('orderBy')
+  let deadLetter: CompiledRule['deadLetter']
+  if (definition.deadLetter) {
+    try {
+      deadLetter = {
+        topic: compileTemplate(definition.deadLetter.topic, options.env, options.limits),
+        qos: definition.deadLetter.qos,
+      }
+    } catch (err) {
+      issues.push({ path: ['deadLetter', 'topic'], message: (err as Error).message })
+    }
+  }
 
   const targetDefs = Array.isArray(definition.to) ? definition.to : [definition.to]
   const targets: CompiledHttpTarget[] = []
@@ -103,7 +117,9 @@ export function compileRule(
     qos: definition.from.qos,
     when,
     transform,
+    orderBy,
     targets,
+    deadLetter,
     retry: definition.retry ?? defaultRetryPolicy,
     definition,
   }

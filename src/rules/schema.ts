@@ -52,7 +52,20 @@ export const ruleSchema = z
     when: z.string().min(1).optional().describe('JSONata: the message is delivered only when this is true'),
     transform: z.string().min(1).optional().describe('JSONata: the JSON body to send; no result skips the message'),
     to: z.union([httpTargetSchema, z.array(httpTargetSchema).min(1)]),
+    orderBy: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('JSONata key (e.g. `params.device`): messages with the same key are delivered one at a time, in order'),
     retry: retryPolicySchema.optional(),
+    deadLetter: z
+      .object({
+        topic: z.string().min(1).describe('Topic template the dead letter is also published to, e.g. dlq/{rule}'),
+        qos: z.literal([0, 1, 2]).default(1),
+      })
+      .strict()
+      .optional()
+      .describe('Also publish each dead letter of this rule to MQTT'),
   })
   .strict()
 

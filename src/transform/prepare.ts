@@ -39,6 +39,8 @@ export async function prepareDeliveries(
       body = message.payload
       contentType = rawContentType(message, decoded)
     }
+    // With several targets each keeps its own order: a target that fails holds back only itself.
+    const orderKey = rule.orderBy ? keyOf(await evaluateFor(rule.name, 'orderBy', rule.orderBy, envelope)) : null
     const jobs: NewJob[] = []
     for (const target of rule.targets) {
       const request = await buildRequest(
@@ -54,7 +56,7 @@ export async function prepareDeliveries(
         id: request.headers['x-hookbridge-delivery-id']!,
         rule: rule.name,
         target: target.name,
-        orderKey: null,
+        orderKey: orderKey === null || rule.targets.length === 1 ? orderKey : `${target.name}/${orderKey}`,
         message,
         request,
       })
@@ -136,6 +138,12 @@ function rawContentType(message: SourceMessage, decoded: DecodedPayload): string
 /** Header values must be visible ASCII: non-ASCII topic levels are percent-encoded (UTF-8). */
 function headerSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURI(value)
+}
+
+/** An order key as a string; no value means the message is not ordered. */
+function keyOf(value: unknown): string | null {
+  if (value === undefined || value === null) return null
+  return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
 function truthy(value: unknown): boolean {
