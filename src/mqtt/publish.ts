@@ -152,7 +152,13 @@ export function createPublisher(client: MqttClient, options: PublisherOptions): 
             reject(unavailable(`the message could not be sent within ${timeoutMs} ms; nothing was published`))
           } else {
             const detail = `no acknowledgement came within ${timeoutMs} ms`
-            reject(new HookbridgeError('HOOKBRIDGE_PUBLISH_UNCONFIRMED', { topic, detail, timeoutMs }))
+            reject(
+              new HookbridgeError('HOOKBRIDGE_PUBLISH_UNCONFIRMED', {
+                topic,
+                detail,
+                retryAfterSeconds: retryAfterSeconds(),
+              }),
+            )
           }
         },
         Math.max(0, deadline - Date.now()),

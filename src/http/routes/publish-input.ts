@@ -1,5 +1,6 @@
 // From an HTTP request (raw body + query/headers, or a JSON item) to one MQTT publish, checked before anything is
 // sent: topic rules, the token's publish filters, and properties only on MQTT 5.
+import type { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { HookbridgeError } from '../../errors.js'
 import type { PublishProperties, PublishResult, QoS } from '../../mqtt/publish.js'
@@ -21,8 +22,8 @@ export interface PublishOutcome {
   result: { topic: string; qos: number; retain: boolean; messageId?: number; reasonCode?: number }
 }
 
-type RawQuery = import('zod').output<typeof rawPublishQuery>
-type RawHeaders = import('zod').output<typeof rawPublishHeaders>
+type RawQuery = z.output<typeof rawPublishQuery>
+type RawHeaders = z.output<typeof rawPublishHeaders>
 
 const PREFIX = '/v1/publish/'
 

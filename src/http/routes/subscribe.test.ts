@@ -93,6 +93,24 @@ describe('GET /v1/subscribe', () => {
     expect(live.subscriptions.size).toBe(0)
   })
 
+  it('answers 503 when the broker does not confirm the subscription within api.requestTimeoutMs', async () => {
+    const { app, live } = testApp({ requestTimeoutMs: 50 })
+    let undone = false
+    let confirm!: () => void
+    live.subscribe = () =>
+      new Promise((resolve) => {
+        confirm = () =>
+          resolve(async () => {
+            undone = true
+          })
+      })
+    const res = await app.request('/v1/subscribe?topic=a')
+    expect(res.status).toBe(503)
+    expect((await res.json()).error.message).toContain('did not confirm the subscription')
+    confirm() // too late: undone at once
+    await expect.poll(() => undone).toBe(true)
+  })
+
   it('answers 400 without a topic', async () => {
     const { app } = testApp()
     expect((await app.request('/v1/subscribe')).status).toBe(400)

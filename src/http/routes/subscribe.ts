@@ -80,9 +80,10 @@ export function subscribeRoutes(ctx: RouteContext): App {
     const remove = ctx.streams.add(stream)
     let seq = 0
     try {
-      unsubscribe = await ctx.live.subscribe(filter, (m) =>
+      const subscribing = ctx.live.subscribe(filter, (m) =>
         stream.push('message', JSON.stringify(toEvent(m)), `${++seq}`),
       )
+      unsubscribe = await withDeadline(subscribing, ctx.config.requestTimeoutMs, filter)
     } catch (err) {
       remove()
       await stream.readable.cancel()
@@ -109,6 +110,23 @@ function liveFilter(source: string, allowDollar: boolean): string {
     throw fail("filters starting with '$' are reserved for the broker; set api.allowDollarTopics to allow them")
   }
   return parsed.mqttFilter
+}
+
+/** The subscription, or BROKER_UNAVAILABLE when the broker does not confirm it in time (then undone when it does). */
+function withDeadline(
+  subscribing: Promise<() => Promise<void>>,
+  timeoutMs: number,
+  filter: string,
+): Promise<() => Promise<void>> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      subscribing.then((undo) => undo()).catch(() => {})
+      const detail = `the broker did not confirm the subscription to ${filter} within ${timeoutMs} ms`
+      reject(new HookbridgeError('HOOKBRIDGE_BROKER_UNAVAILABLE', { detail, retryAfterSeconds: 1 }))
+    }, timeoutMs)
+  })
+  return Promise.race([subscribing, late]).finally(() => clearTimeout(timer))
 }
 
 function subscribeError(err: unknown, filter: string): unknown {
