@@ -43,7 +43,13 @@ describe('GET /v1/subscribe over a real connection', () => {
     expect((await post('sse/hall/temp', '19')).status).toBe(200)
     const first = await events.next()
     expect(first).toMatchObject({ event: 'message', id: '1' })
-    expect(JSON.parse(first!.data)).toEqual({ topic: 'sse/kitchen/temp', payload: '21.5', encoding: 'utf8', qos: 1, retain: false })
+    expect(JSON.parse(first!.data)).toEqual({
+      topic: 'sse/kitchen/temp',
+      payload: '21.5',
+      encoding: 'utf8',
+      qos: 1,
+      retain: false,
+    })
     expect(JSON.parse((await events.next())!.data).topic).toBe('sse/hall/temp')
   })
 
