@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.js'
+import { assertSafeBinding } from './config/api-schema.js'
 import type { Config } from './config/schema.js'
 import { createDeadLetterPublisher } from './delivery/dead-letter-topic.js'
 import { createSender } from './delivery/send.js'
@@ -52,6 +53,8 @@ export interface Bridge {
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const { config, logger } = options
   const env = options.env ?? process.env
+  // Fail fast, before anything connects: an unauthenticated API on a non-loopback address is refused.
+  assertSafeBinding(config.api)
   const loaded = loadRulesOrThrow(config.rules, { env })
   const ruleSet = createRuleSet(loaded.rules)
   logger.info({ dir: config.rules, rules: loaded.rules.map((r) => r.name) }, `loaded ${loaded.rules.length} rule(s)`)
@@ -134,7 +137,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     cleanup.push(() => mqtt.close())
     publishDeadLetter = createDeadLetterPublisher(mqtt.client, () => ruleSet, logger)
     subscriptions = createSubscriptionManager(mqtt.client, logger)
-    live = createLiveHub(subscriptions)
+    live = createLiveHub(subscriptions, () => mqtt.client.connected)
     mqtt.client.on('message', ingest.onQos0)
     await subscriptions.setRuleSubscriptions(ruleSet.subscriptions())
     try {

@@ -1,6 +1,7 @@
 // Live listeners (the HTTP API's SSE streams) on the shared MQTT connection: reference-counted subscriptions
 // through the subscription manager, and each message handed to the listeners whose filter it matches.
 
+import { HookbridgeError } from '../errors.js'
 import type { SourceMessage } from '../spool/spool.js'
 import { parseFilter } from '../topics/filter.js'
 import type { TopicMatcher } from '../topics/matcher.js'
@@ -16,14 +17,27 @@ export interface LiveHub extends LiveSource {
   readonly listeners: number
 }
 
-export function createLiveHub(subscriptions: SubscriptionManager): LiveHub {
+export function createLiveHub(subscriptions: SubscriptionManager, isConnected: () => boolean): LiveHub {
   const matcher: TopicMatcher<Listener> = createTrieMatcher()
   let count = 0
   return {
     async subscribe(filter, onMessage) {
       const parsed = parseFilter(filter)
       const listener: Listener = { filter: parsed.subscription, onMessage }
+      if (!isConnected()) {
+        throw new HookbridgeError('HOOKBRIDGE_BROKER_UNAVAILABLE', { detail: 'not connected', retryAfterSeconds: 5 })
+      }
       await subscriptions.acquire(parsed.subscription, 0)
+      const reasonCode = subscriptions.refused.get(parsed.subscription)
+      if (reasonCode !== undefined || !isConnected()) {
+        await subscriptions.release(parsed.subscription)
+        throw reasonCode !== undefined
+          ? new HookbridgeError('HOOKBRIDGE_SUBSCRIBE_REJECTED', { filter, reasonCode })
+          : new HookbridgeError('HOOKBRIDGE_BROKER_UNAVAILABLE', {
+              detail: 'connection lost while subscribing',
+              retryAfterSeconds: 5,
+            })
+      }
       matcher.add(parsed, listener)
       count++
       let ended = false
