@@ -29,13 +29,6 @@ export const errorCatalogue = {
   HOOKBRIDGE_RULES_DIR_MISSING: {
     message: 'Rules directory {dir} does not exist. Create it, or point HOOKBRIDGE_RULES (or --rules) at your rules.',
   },
-  HOOKBRIDGE_RULE_DUPLICATE_NAME: {
-    message: 'Rule name "{name}" is used by both {first} and {second}; names must be unique.',
-  },
-  HOOKBRIDGE_ENV_MISSING: {
-    message:
-      '{file}: {field} refers to ${env:{name}}, but the environment variable {name} is not set. Set it or remove the reference.',
-  },
 
   // Topics
   HOOKBRIDGE_TOPIC_INVALID: { message: 'Invalid topic "{topic}": {detail}', status: 400 },
@@ -57,9 +50,6 @@ export const errorCatalogue = {
   HOOKBRIDGE_DELIVERY_INVALID_REQUEST: {
     message: 'The request to {url} cannot be sent: {detail}. Fix the rule; retrying would not help.',
     retryable: false,
-  },
-  HOOKBRIDGE_DELIVERY_GAVE_UP: {
-    message: 'Rule {rule}: gave up delivering to {url} after {attempts} attempts: {detail}',
   },
 
   // HTTP API
@@ -130,6 +120,25 @@ export const errorCatalogue = {
     message:
       'Delivery unconfirmed: the message on "{topic}" was sent, but {detail}. It may or may not have been published, and hookbridge will not send it again: retry if a duplicate is acceptable.',
     status: 504,
+  },
+
+  // Dead letters
+  HOOKBRIDGE_DEAD_LETTER_NOT_FOUND: {
+    message: 'No dead letter with id "{id}". List them with `GET /v1/dlq` or `hookbridge dlq list`.',
+    status: 404,
+  },
+  HOOKBRIDGE_DLQ_FORBIDDEN: {
+    message:
+      'Token "{token}" may not use the dead letters (/v1/dlq): only admin tokens may. Use a token with `admin: true` in api.tokens.',
+    status: 403,
+  },
+  HOOKBRIDGE_DLQ_UNREACHABLE: {
+    message:
+      'Cannot use the hookbridge HTTP API at {url}: {detail}. Pass --url (default: api.host and api.port of the config).',
+  },
+  HOOKBRIDGE_DLQ_NO_SPOOL: {
+    message:
+      'Nothing listens at {url} and there is no spool file to open instead: {detail}. Start hookbridge, pass --url, or point --data-dir at its data directory.',
   },
 
   // MQTT

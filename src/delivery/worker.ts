@@ -132,6 +132,10 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       outcome = { error: result.error }
     } else {
       record.status = result.status
+      if (result.status! < 200 || result.status! >= 300) {
+        record.code = 'HOOKBRIDGE_DELIVERY_STATUS'
+        record.error = `HTTP ${result.status}`
+      }
       outcome =
         result.retryAfterMs === undefined
           ? { status: result.status! }
