@@ -5,7 +5,7 @@ import { basename, extname, join, relative } from 'node:path'
 import { formatFieldPath, formatIssue, parseSourceFile, type SourceIssue } from '../config/source-file.js'
 import { zodIssuesToSourceIssues } from '../config/zod-issues.js'
 import { HookbridgeError } from '../errors.js'
-import type { ExpressionLimits } from '../transform/jsonata.js'
+import { compileExpression, type ExpressionLimits } from '../transform/jsonata.js'
 import { type CompiledRule, type CompileIssue, compileRule } from './compile.js'
 import { type RuleDefinition, ruleFileSchema, ruleNamePattern } from './schema.js'
 
@@ -94,9 +94,24 @@ function loadRuleFile(
     })
     return []
   }
-  const parsed = ruleFileSchema.safeParse(source.value)
+  const parsed = ruleFileSchema.safeParse(source.value, { reportInput: true })
   if (!parsed.success) {
     issues.push(...zodIssuesToSourceIssues(source, parsed.error))
+    // The schema failed, but JSONata mistakes elsewhere in the file are worth reporting in the same pass.
+    const rules = Array.isArray(source.value) ? source.value : [source.value]
+    rules.forEach((rule, index) => {
+      for (const field of ['when', 'transform', 'orderBy'] as const) {
+        const expression = (rule as Record<string, unknown> | null)?.[field]
+        if (typeof expression !== 'string') continue
+        try {
+          compileExpression(expression, limits)
+        } catch (err) {
+          const path = Array.isArray(source.value) ? [index, field] : [field]
+          const pos = source.locate(path)
+          issues.push({ file: display, field: formatFieldPath(path), line: pos?.line, column: pos?.column, message: (err as Error).message })
+        }
+      }
+    })
     return []
   }
   const list = Array.isArray(parsed.data) ? parsed.data : [parsed.data]
