@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.js'
 import { assertSafeBinding } from './config/api-schema.js'
 import type { Config } from './config/schema.js'
+import { formatIssue } from './config/source-file.js'
 import { createDeadLetterPublisher } from './delivery/dead-letter-topic.js'
 import { createSender } from './delivery/send.js'
 import { createDeliveryWorker, type DeliveryEvent, type DeliveryWorker } from './delivery/worker.js'
@@ -17,6 +18,7 @@ import { createPublisher } from './mqtt/publish.js'
 import { createSubscriptionManager, type SubscriptionManager } from './mqtt/subscriptions.js'
 import type { Logger } from './observability/logger.js'
 import { loadRulesOrThrow } from './rules/load.js'
+import { createRuleReloader, type RuleReloader } from './rules/reloader.js'
 import { createRuleSet, type RuleSet } from './rules/rule-set.js'
 import { createBackpressure } from './spool/backpressure.js'
 import { createMemorySpool } from './spool/memory-spool.js'
@@ -31,6 +33,8 @@ export interface BridgeOptions {
   config: Readonly<Config>
   logger: Logger
   env?: NodeJS.ProcessEnv
+  /** Watch the rules directory for changes (default true). */
+  watchRules?: boolean
   /** Observe every delivery attempt (tests, metrics). */
   onAttempt?(event: DeliveryEvent): void
 }
@@ -44,6 +48,7 @@ export interface Bridge {
   mqtt: MqttConnection
   subscriptions: SubscriptionManager
   broker?: EmbeddedBroker
+  reloader: RuleReloader
   /** Where the HTTP API listens. */
   httpPort: number
   readiness(): Readiness
@@ -56,7 +61,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   // Fail fast, before anything connects: an unauthenticated API on a non-loopback address is refused.
   assertSafeBinding(config.api)
   const loaded = loadRulesOrThrow(config.rules, { env })
-  const ruleSet = createRuleSet(loaded.rules)
+  let ruleSet = createRuleSet(loaded.rules)
   logger.info({ dir: config.rules, rules: loaded.rules.map((r) => r.name) }, `loaded ${loaded.rules.length} rule(s)`)
 
   const spool = openSpool(config, logger)
@@ -140,6 +145,19 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     live = createLiveHub(subscriptions, () => mqtt.client.connected)
     mqtt.client.on('message', ingest.onQos0)
     await subscriptions.setRuleSubscriptions(ruleSet.subscriptions())
+    const reloader = createRuleReloader({
+      dir: config.rules,
+      env,
+      logger,
+      current: () => ruleSet,
+      async apply(next) {
+        // Swap first, then subscribe: a message on a new filter can only arrive once the new set can route it.
+        ruleSet = next
+        await subscriptions!.setRuleSubscriptions(next.subscriptions())
+      },
+    })
+    if (options.watchRules ?? true) reloader.watch()
+    cleanup.push(async () => reloader.close())
     try {
       await mqtt.ready
     } catch (err) {
@@ -157,7 +175,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
             ? { ok: true }
             : { ok: false, detail: `the broker refused: ${refused.join(', ')}` }
           : { ok: false, detail: 'waiting for the broker to confirm subscriptions' },
-        rules: { ok: true, detail: `${ruleSet.rules.length} rule(s) loaded` },
+        rules:
+          reloader.state.lastErrors.length === 0
+            ? { ok: true, detail: `${ruleSet.rules.length} rule(s) loaded` }
+            : {
+                // The previous good rules keep running: still ready, but the failed reload is shown.
+                ok: true,
+                detail: `${ruleSet.rules.length} rule(s) running; the last reload failed: ${reloader.state.lastErrors.map(formatIssue).join('; ')}`,
+              },
       }
       return { ready: Object.values(checks).every((c) => c.ok), checks }
     }
@@ -170,6 +195,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       logger,
       version,
       protocolVersion: mqttConfig.protocolVersion,
+      spool,
+      notifyDelivery: () => worker.notify(),
     })
     const server = await startHttpServer(app, { host: config.api.host, port: config.api.port })
     cleanup.push(() => server.close())
@@ -183,6 +210,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       worker,
       mqtt,
       subscriptions,
+      reloader,
       broker,
       httpPort: server.port,
       readiness,

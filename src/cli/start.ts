@@ -7,11 +7,16 @@ export async function runStart(config: Readonly<Config>): Promise<number> {
   const logger = createLogger({ level: config.logLevel })
   const bridge = await startBridge({ config, logger })
   logger.info('hookbridge is running (Ctrl-C to stop)')
+  const onHangup = () => {
+    bridge.reloader.reload('SIGHUP').catch((err: unknown) => logger.error({ err }, 'rule reload failed'))
+  }
+  process.on('SIGHUP', onHangup)
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
   logger.info({ signal }, 'stopping')
+  process.off('SIGHUP', onHangup)
   // A second signal while stopping means: now.
   const force = () => process.exit(1)
   process.once('SIGINT', force)

@@ -1,0 +1,128 @@
+// Hot reload: on a change in the rules directory (watched), SIGHUP, or POST /v1/rules/reload, the whole set is
+// loaded again and applied atomically. An invalid set changes nothing: the previous good one keeps running,
+// and the problems are logged (file, field, line) and kept for /readyz and the metrics.
+import { type FSWatcher, watch } from 'node:fs'
+import { formatIssue, type SourceIssue } from '../config/source-file.js'
+import type { Logger } from '../observability/logger.js'
+import type { ExpressionLimits } from '../transform/jsonata.js'
+import { loadRules } from './load.js'
+import { createRuleSet, type RuleSet } from './rule-set.js'
+
+export interface ReloadResult {
+  ok: boolean
+  rules: number
+  issues: SourceIssue[]
+  /** Names added, removed and changed (by definition) compared with the set that ran before. */
+  added: string[]
+  removed: string[]
+  changed: string[]
+}
+
+export interface ReloadState {
+  /** Successful applications since start (the first load included). */
+  version: number
+  lastReloadAt: number
+  /** The problems of the last failed reload, until a reload succeeds. */
+  lastErrors: SourceIssue[]
+  failedReloads: number
+}
+
+export interface RuleReloaderOptions {
+  dir: string
+  env: NodeJS.ProcessEnv
+  logger: Logger
+  limits?: ExpressionLimits
+  current(): RuleSet
+  /** Make a new set live (swap, then adjust subscriptions). */
+  apply(next: RuleSet): Promise<void>
+  /** Quiet time after the last file event before reloading. */
+  debounceMs?: number
+}
+
+export interface RuleReloader {
+  reload(reason: string): Promise<ReloadResult>
+  watch(): void
+  close(): void
+  readonly state: ReloadState
+}
+
+export function createRuleReloader(options: RuleReloaderOptions): RuleReloader {
+  const { logger } = options
+  const state: ReloadState = { version: 1, lastReloadAt: Date.now(), lastErrors: [], failedReloads: 0 }
+  let watcher: FSWatcher | undefined
+  let timer: NodeJS.Timeout | undefined
+  // Reloads run one after another: a file event during a reload triggers one more afterwards.
+  let chain: Promise<unknown> = Promise.resolve()
+
+  async function run(reason: string): Promise<ReloadResult> {
+    let loaded: ReturnType<typeof loadRules>
+    try {
+      loaded = loadRules(options.dir, { env: options.env, limits: options.limits })
+    } catch (err) {
+      loaded = {
+        dir: options.dir,
+        rules: [],
+        files: [],
+        issues: [{ file: options.dir, field: '', message: (err as Error).message }],
+      }
+    }
+    const before = options.current()
+    if (loaded.issues.length > 0) {
+      state.lastErrors = loaded.issues
+      state.failedReloads++
+      logger.error(
+        { reason, problems: loaded.issues.map(formatIssue) },
+        `rules not reloaded: ${loaded.issues.length} problem(s); the previous rules keep running`,
+      )
+      return { ok: false, rules: before.rules.length, issues: loaded.issues, added: [], removed: [], changed: [] }
+    }
+    const next = createRuleSet(loaded.rules)
+    const oldByName = new Map(before.rules.map((r) => [r.name, JSON.stringify(r.definition)]))
+    const newNames = new Set(next.rules.map((r) => r.name))
+    const added = next.rules.filter((r) => !oldByName.has(r.name)).map((r) => r.name)
+    const removed = [...oldByName.keys()].filter((name) => !newNames.has(name))
+    const changed = next.rules
+      .filter((r) => oldByName.has(r.name) && oldByName.get(r.name) !== JSON.stringify(r.definition))
+      .map((r) => r.name)
+    await options.apply(next)
+    state.version++
+    state.lastReloadAt = Date.now()
+    state.lastErrors = []
+    logger.info({ reason, rules: next.rules.length, added, removed, changed }, 'rules reloaded')
+    return { ok: true, rules: next.rules.length, issues: [], added, removed, changed }
+  }
+
+  return {
+    reload(reason) {
+      const result = chain.then(() => run(reason))
+      chain = result.catch(() => undefined)
+      return result
+    },
+    watch() {
+      if (watcher) return
+      try {
+        watcher = watch(options.dir, { recursive: true }, () => {
+          if (timer) clearTimeout(timer)
+          timer = setTimeout(() => {
+            timer = undefined
+            this.reload('files changed').catch((err: unknown) => logger.error({ err }, 'rule reload failed'))
+          }, options.debounceMs ?? 200)
+        })
+        watcher.on('error', (err) =>
+          logger.warn({ err: err.message }, 'watching the rules directory failed; reload with SIGHUP'),
+        )
+      } catch (err) {
+        logger.warn(
+          { err: (err as Error).message },
+          'cannot watch the rules directory; reload with SIGHUP or POST /v1/rules/reload',
+        )
+      }
+    },
+    close() {
+      if (timer) clearTimeout(timer)
+      watcher?.close()
+      watcher = undefined
+    },
+    state,
+  }
+}
