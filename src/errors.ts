@@ -37,6 +37,11 @@ export const errorCatalogue = {
   // Message path
   HOOKBRIDGE_TRANSFORM_FAILED: { message: 'Rule {rule}: {stage} failed: {detail}', retryable: false },
   HOOKBRIDGE_TEMPLATE_FAILED: { message: 'Rule {rule}: could not compute {field}: {detail}', retryable: false },
+  HOOKBRIDGE_PAYLOAD_TOO_LARGE: {
+    message:
+      'Rule {rule}: the payload has {bytes} bytes, more than limits.maxPayloadBytes ({maxBytes}); it was not parsed. Raise HOOKBRIDGE_MAX_PAYLOAD_BYTES if such payloads are expected.',
+    retryable: false,
+  },
   HOOKBRIDGE_HOST_NOT_ALLOWED: {
     message:
       'Rule {rule}: computed URL host {host} is not in to.allowedHosts. Add it there if it is meant to be reached.',
@@ -139,6 +144,12 @@ export const errorCatalogue = {
   HOOKBRIDGE_DLQ_NO_SPOOL: {
     message:
       'Nothing listens at {url} and there is no spool file to open instead: {detail}. Start hookbridge, pass --url, or point --data-dir at its data directory.',
+  },
+
+  // Rules API
+  HOOKBRIDGE_RULE_NOT_FOUND: {
+    message: 'No rule named "{name}" is loaded (a disabled rule is not). `GET /v1/rules` lists the loaded rules.',
+    status: 404,
   },
 
   // MQTT

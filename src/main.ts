@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.js'
 import { assertSafeBinding } from './config/api-schema.js'
-import type { Config } from './config/schema.js'
+import { type Config, expressionLimitsOf } from './config/schema.js'
 import { formatIssue } from './config/source-file.js'
 import { createDeadLetterPublisher } from './delivery/dead-letter-topic.js'
 import { createSender } from './delivery/send.js'
@@ -60,7 +60,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const env = options.env ?? process.env
   // Fail fast, before anything connects: an unauthenticated API on a non-loopback address is refused.
   assertSafeBinding(config.api)
-  const loaded = loadRulesOrThrow(config.rules, { env })
+  const limits = expressionLimitsOf(config)
+  const loaded = loadRulesOrThrow(config.rules, { env, limits })
   let ruleSet = createRuleSet(loaded.rules)
   logger.info({ dir: config.rules, rules: loaded.rules.map((r) => r.name) }, `loaded ${loaded.rules.length} rule(s)`)
 
@@ -120,6 +121,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       rules: () => ruleSet,
       spool,
       logger,
+      maxPayloadBytes: config.limits.maxPayloadBytes,
       onEnqueued: () => worker.notify(),
       onDeadLetter: (notice) => void publishDeadLetter(notice),
       waitForRoom: backpressure.waitForRoom,
@@ -148,6 +150,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const reloader = createRuleReloader({
       dir: config.rules,
       env,
+      limits,
       logger,
       current: () => ruleSet,
       async apply(next) {
@@ -195,6 +198,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       logger,
       version,
       protocolVersion: mqttConfig.protocolVersion,
+      rules: () => ruleSet,
       spool,
       notifyDelivery: () => worker.notify(),
     })

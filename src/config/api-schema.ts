@@ -36,6 +36,8 @@ export const apiTokenSchema = z
     publish: z.array(tokenFilter).default([]),
     /** Topic filters this token may subscribe to (GET /v1/subscribe). */
     subscribe: z.array(tokenFilter).default([]),
+    /** May use the dead letters (/v1/dlq): list, show, replay, purge. Absent means false. */
+    admin: z.boolean().optional(),
   })
   .strict()
   .refine((t) => (t.token === undefined) !== (t.sha256 === undefined), {

@@ -76,6 +76,23 @@ export const spoolConfigSchema = z
   })
   .strict()
 
+export const limitsConfigSchema = z
+  .object({
+    /** Larger payloads are not parsed: a rule that matches them dead-letters them (HOOKBRIDGE_PAYLOAD_TOO_LARGE). */
+    maxPayloadBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
+    /** Wall time of one JSONata evaluation (when, transform, orderBy, templates). */
+    expressionTimeoutMs: z.coerce.number().int().positive().default(250),
+    /** Evaluation depth of one JSONata evaluation (runaway recursion). */
+    expressionMaxDepth: z.coerce.number().int().positive().default(300),
+    /** Longest sequence one JSONata evaluation may build (e.g. a huge range). */
+    expressionMaxSequence: z.coerce.number().int().positive().default(100_000),
+  })
+  .strict()
+
 export const configSchema = z
   .object({
     mqtt: mqttConfigSchema.default(mqttConfigSchema.parse({})),
@@ -86,8 +103,18 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     delivery: deliveryConfigSchema.default(deliveryConfigSchema.parse({})),
     spool: spoolConfigSchema.default(spoolConfigSchema.parse({})),
+    limits: limitsConfigSchema.default(limitsConfigSchema.parse({})),
   })
   .strict()
 
 export type Config = z.output<typeof configSchema>
 export type MqttConfig = Config['mqtt']
+
+/** The JSONata guardrails of a config, in the shape the transform layer takes. */
+export function expressionLimitsOf(config: Pick<Config, 'limits'>) {
+  return {
+    timeoutMs: config.limits.expressionTimeoutMs,
+    maxDepth: config.limits.expressionMaxDepth,
+    maxSequence: config.limits.expressionMaxSequence,
+  }
+}

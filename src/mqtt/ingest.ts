@@ -3,11 +3,13 @@
 // crash before that leaves the message with the broker, which sends it again.
 import { randomUUID } from 'node:crypto'
 import type { IClientOptions, IPublishPacket } from 'mqtt'
+import { HookbridgeError } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
+import type { CompiledRule } from '../rules/compile.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { AttemptRecord, NewJob, SourceMessage, Spool } from '../spool/spool.js'
 import { decodePayload, propertiesToJson } from '../transform/envelope.js'
-import { prepareDeliveries } from '../transform/prepare.js'
+import { failedJobs, type Prepared, prepareDeliveries } from '../transform/prepare.js'
 
 export interface IngestCounters {
   received: number
@@ -25,6 +27,8 @@ export interface IngestCounters {
 export interface IngestOptions {
   rules(): RuleSet
   spool: Spool
+  /** Payloads larger than this are not parsed: each matching rule dead-letters them. */
+  maxPayloadBytes?: number
   logger: Logger
   /** Resolves when the spool has room (backpressure); absent: always room. */
   waitForRoom?(): Promise<void>
@@ -75,12 +79,15 @@ export function createIngest(options: IngestOptions): Ingest {
       return
     }
     counters.matched += matches.length
-    const decoded = decodePayload(message.payload)
     const messageId = randomUUID()
+    const tooLarge = options.maxPayloadBytes !== undefined && message.payload.length > options.maxPayloadBytes
+    const decoded = tooLarge ? { value: undefined, isJson: false } : decodePayload(message.payload)
     const jobs: NewJob[] = []
     const failures: Array<{ jobs: NewJob[]; code: string; error: string }> = []
     for (const { rule, params } of matches) {
-      const prepared = await prepareDeliveries(rule, params, message, decoded, messageId)
+      const prepared = tooLarge
+        ? payloadTooLarge(rule, message, messageId, options.maxPayloadBytes!)
+        : await prepareDeliveries(rule, params, message, decoded, messageId)
       if (prepared.kind === 'jobs') jobs.push(...prepared.jobs)
       else if (prepared.kind === 'skipped') counters.skipped++
       else {
@@ -156,4 +163,13 @@ export function createIngest(options: IngestOptions): Ingest {
     },
     counters,
   }
+}
+
+function payloadTooLarge(rule: CompiledRule, message: SourceMessage, messageId: string, maxBytes: number): Prepared {
+  const error = new HookbridgeError('HOOKBRIDGE_PAYLOAD_TOO_LARGE', {
+    rule: rule.name,
+    bytes: message.payload.length,
+    maxBytes,
+  })
+  return { kind: 'failed', jobs: failedJobs(rule, message, messageId), error }
 }

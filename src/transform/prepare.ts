@@ -70,17 +70,20 @@ export async function prepareDeliveries(
           stage: 'preparing the request',
           detail: String(err),
         })
-    // Dead-letter one job per target, holding the original message, so it can be inspected and replayed.
-    const jobs = rule.targets.map((target) => ({
-      id: `${messageId}:${rule.name}:${target.name}`,
-      rule: rule.name,
-      target: target.name,
-      orderKey: null,
-      message,
-      request: { method: target.method, url: target.url.source, headers: {}, body: message.payload },
-    }))
-    return { kind: 'failed', jobs, error }
+    return { kind: 'failed', jobs: failedJobs(rule, message, messageId), error }
   }
+}
+
+/** One job per target holding the original message, to be dead-lettered so it can be inspected and replayed. */
+export function failedJobs(rule: CompiledRule, message: SourceMessage, messageId: string): NewJob[] {
+  return rule.targets.map((target) => ({
+    id: `${messageId}:${rule.name}:${target.name}`,
+    rule: rule.name,
+    target: target.name,
+    orderKey: null,
+    message,
+    request: { method: target.method, url: target.url.source, headers: {}, body: message.payload },
+  }))
 }
 
 async function buildRequest(

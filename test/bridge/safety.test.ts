@@ -1,0 +1,72 @@
+// A rule that goes wrong on a message never takes the process down: the message becomes a dead letter with
+// a code and its original bytes, and the next message is handled as usual.
+import mqtt, { type MqttClient } from 'mqtt'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startAedes, type TestBroker } from '../helpers/aedes.js'
+import { startTestBridge, type TestBridge } from '../helpers/bridge.js'
+import { startReceiver, type TestReceiver } from '../helpers/receiver.js'
+import { waitFor } from '../helpers/wait.js'
+
+describe('JSONata safety and payload limits', () => {
+  let broker: TestBroker
+  let receiver: TestReceiver
+  let hb: TestBridge
+  let device: MqttClient
+
+  beforeEach(async () => {
+    broker = await startAedes()
+    receiver = await startReceiver()
+    hb = await startTestBridge({
+      mqttUrl: broker.url,
+      protocolVersion: 4,
+      config: { limits: { maxPayloadBytes: 1024, expressionTimeoutMs: 200 } },
+      rules: {
+        recursion: {
+          from: { topic: 'recursion' },
+          transform: '($f := function($x){ $f($x) + 1 }; $f(1))',
+          to: { url: `${receiver.url}/never` },
+        },
+        range: { from: { topic: 'range' }, transform: '$count([1..5000000])', to: { url: `${receiver.url}/never` } },
+        loop: {
+          from: { topic: 'loop' },
+          when: '($f := function($x){ $x > 0 ? $f($x + 1) : 0 }; $f(1))',
+          to: { url: `${receiver.url}/never` },
+        },
+        ok: { from: { topic: 'ok' }, transform: '{ "ok": payload }', to: { url: `${receiver.url}/ok` } },
+        raw: { from: { topic: 'big' }, to: { url: `${receiver.url}/never` } },
+      },
+    })
+    device = await mqtt.connectAsync(broker.url, { protocolVersion: 4 })
+  })
+  afterEach(async () => {
+    await device.endAsync()
+    await hb.close()
+    await receiver.close()
+    await broker.close()
+  })
+
+  const deadLetter = (rule: string) =>
+    waitFor(() => hb.bridge.spool.listDeadLetters({ rule })[0], { what: `dead letter of ${rule}` })
+
+  it('stops runaway recursion, endless loops and huge ranges, dead-letters the message, and carries on', async () => {
+    for (const topic of ['recursion', 'range', 'loop']) await device.publishAsync(topic, '{"n":1}', { qos: 1 })
+    await device.publishAsync('ok', '"fine"', { qos: 1 })
+    for (const rule of ['recursion', 'range', 'loop']) {
+      const dead = await deadLetter(rule)
+      expect(dead.history[0]!.code).toBe('HOOKBRIDGE_TRANSFORM_FAILED')
+      expect(dead.message.payload.toString()).toBe('{"n":1}')
+      expect(dead.reason).toMatch(new RegExp(`Rule ${rule}: (transform|when) failed: `))
+    }
+    await waitFor(() => receiver.requests.length === 1, { what: 'the good message' })
+    expect(JSON.parse(receiver.requests[0]!.body.toString())).toEqual({ ok: 'fine' })
+    expect(receiver.requests.every((r) => r.path !== '/never')).toBe(true)
+  })
+
+  it('does not parse a payload over limits.maxPayloadBytes: it is dead-lettered with its bytes', async () => {
+    const big = Buffer.alloc(4096, 'x')
+    await device.publishAsync('big', big, { qos: 1 })
+    const dead = await deadLetter('raw')
+    expect(dead.history[0]!.code).toBe('HOOKBRIDGE_PAYLOAD_TOO_LARGE')
+    expect(dead.message.payload.equals(big)).toBe(true)
+  })
+})
