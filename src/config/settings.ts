@@ -59,6 +59,24 @@ export const settings: readonly Setting[] = [
     description: 'fatal, error, warn, info, debug, trace or silent',
   },
   {
+    path: 'spool.mode',
+    env: 'HOOKBRIDGE_SPOOL_MODE',
+    flag: '--spool-mode',
+    description: 'durable (SQLite in the data dir) or memory (volatile)',
+  },
+  { path: 'spool.maxBytes', env: 'HOOKBRIDGE_SPOOL_MAX_BYTES', description: 'Pending bytes past which intake pauses' },
+  { path: 'spool.maxJobs', env: 'HOOKBRIDGE_SPOOL_MAX_JOBS', description: 'Pending jobs past which intake pauses' },
+  {
+    path: 'limits.maxPayloadBytes',
+    env: 'HOOKBRIDGE_MAX_PAYLOAD_BYTES',
+    description: 'Largest MQTT payload a rule parses',
+  },
+  {
+    path: 'limits.expressionTimeoutMs',
+    env: 'HOOKBRIDGE_EXPRESSION_TIMEOUT_MS',
+    description: 'Time limit of one JSONata evaluation',
+  },
+  {
     path: 'delivery.concurrencyPerOrigin',
     env: 'HOOKBRIDGE_CONCURRENCY_PER_ORIGIN',
     description: 'In-flight webhook requests per origin',
