@@ -17,6 +17,7 @@ import { createLiveHub } from './mqtt/live.js'
 import { createPublisher } from './mqtt/publish.js'
 import { createSubscriptionManager, type SubscriptionManager } from './mqtt/subscriptions.js'
 import type { Logger } from './observability/logger.js'
+import { createMetrics, type Metrics, outcomeClass } from './observability/metrics.js'
 import { loadRulesOrThrow } from './rules/load.js'
 import { createRuleReloader, type RuleReloader } from './rules/reloader.js'
 import { createRuleSet, type RuleSet } from './rules/rule-set.js'
@@ -49,6 +50,7 @@ export interface Bridge {
   subscriptions: SubscriptionManager
   broker?: EmbeddedBroker
   reloader: RuleReloader
+  metrics: Metrics
   /** Where the HTTP API listens. */
   httpPort: number
   readiness(): Readiness
@@ -102,6 +104,18 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       },
       onAttempt(event) {
         backpressure.check()
+        const { job, result, record } = event
+        metrics.attempt(
+          {
+            rule: job.rule,
+            target: job.target,
+            receivedAt: job.message.receivedAt,
+            carriedOver: job.createdAt < startedAt,
+          },
+          outcomeClass(result.status, record.code),
+          event.action,
+          record.code,
+        )
         if (event.action === 'dead') {
           void publishDeadLetter({
             job: event.job,
@@ -114,6 +128,17 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     })
 
     const backpressure = createBackpressure(spool, config.spool, logger)
+    const startedAt = Date.now()
+    let mqttRef: MqttConnection | undefined
+    let reloaderRef: RuleReloader | undefined
+    const metrics = createMetrics({
+      spool: () => spool.stats(Date.now()),
+      mqttConnected: () => mqttRef?.client.connected ?? false,
+      mqttReconnects: () => mqttRef?.reconnects ?? 0,
+      backpressurePaused: () => backpressure.paused,
+      rulesReloadFailed: () => (reloaderRef?.state.lastErrors.length ?? 0) > 0,
+      rulesLoaded: () => ruleSet.rules.length,
+    })
     let publishDeadLetter: ReturnType<typeof createDeadLetterPublisher> = async () => {}
     let subscriptions: SubscriptionManager | undefined
     let live: ReturnType<typeof createLiveHub> | undefined
@@ -122,6 +147,15 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       spool,
       logger,
       maxPayloadBytes: config.limits.maxPayloadBytes,
+      observer: {
+        received: metrics.messageReceived,
+        matched: metrics.ruleMatched,
+        filtered: metrics.ruleFiltered,
+        ruleSeconds: metrics.ruleSeconds,
+        enqueued: (job) => metrics.jobEnqueued(job.rule, job.target),
+        deadAtIntake: (job, code) => metrics.deadAtIntake(job.rule, job.target, code),
+        qos0Dropped: metrics.qos0Dropped,
+      },
       onEnqueued: () => worker.notify(),
       onDeadLetter: (notice) => void publishDeadLetter(notice),
       waitForRoom: backpressure.waitForRoom,
@@ -141,8 +175,16 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     cleanup.push(async () => {
       await worker.stop(config.delivery.shutdownGraceMs)
     })
-    cleanup.push(() => mqtt.close())
+    cleanup.push(async () => {
+      if (mqtt.client.connected) {
+        await subscriptions!
+          .leaveSharedGroups()
+          .catch((err: unknown) => logger.warn({ err }, 'leaving shared subscriptions failed'))
+      }
+      await mqtt.close()
+    })
     publishDeadLetter = createDeadLetterPublisher(mqtt.client, () => ruleSet, logger)
+    mqttRef = mqtt
     subscriptions = createSubscriptionManager(mqtt.client, logger)
     live = createLiveHub(subscriptions, () => mqtt.client.connected)
     mqtt.client.on('message', ingest.onQos0)
@@ -159,6 +201,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         await subscriptions!.setRuleSubscriptions(next.subscriptions())
       },
     })
+    reloaderRef = reloader
     if (options.watchRules ?? true) reloader.watch()
     cleanup.push(async () => reloader.close())
     try {
@@ -215,6 +258,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       mqtt,
       subscriptions,
       reloader,
+      metrics,
       broker,
       httpPort: server.port,
       readiness,

@@ -24,7 +24,19 @@ export interface IngestCounters {
   droppedQos0: number
 }
 
+/** What ingest reports as it goes (metrics). */
+export interface IngestObserver {
+  received(): void
+  matched(rule: string): void
+  filtered(rule: string, reason: string): void
+  ruleSeconds(rule: string, seconds: number): void
+  enqueued(job: NewJob): void
+  deadAtIntake(job: NewJob, code: string): void
+  qos0Dropped(): void
+}
+
 export interface IngestOptions {
+  observer?: IngestObserver
   rules(): RuleSet
   spool: Spool
   /** Payloads larger than this are not parsed: each matching rule dead-letters them. */
@@ -60,6 +72,7 @@ export interface Ingest {
 export function createIngest(options: IngestOptions): Ingest {
   const { spool, logger } = options
   const now = options.now ?? Date.now
+  const { observer } = options
   const counters: IngestCounters = {
     received: 0,
     unmatched: 0,
@@ -72,6 +85,7 @@ export function createIngest(options: IngestOptions): Ingest {
 
   async function handle(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<void> {
     counters.received++
+    observer?.received()
     options.onMessage?.(message, viaSubscriptions)
     const matches = options.rules().match(message.topic, viaSubscriptions)
     if (matches.length === 0) {
@@ -85,12 +99,17 @@ export function createIngest(options: IngestOptions): Ingest {
     const jobs: NewJob[] = []
     const failures: Array<{ jobs: NewJob[]; code: string; error: string }> = []
     for (const { rule, params } of matches) {
+      observer?.matched(rule.name)
+      const started = observer ? performance.now() : 0
       const prepared = tooLarge
         ? payloadTooLarge(rule, message, messageId, options.maxPayloadBytes!)
         : await prepareDeliveries(rule, params, message, decoded, messageId)
+      if (observer) observer.ruleSeconds(rule.name, (performance.now() - started) / 1000)
       if (prepared.kind === 'jobs') jobs.push(...prepared.jobs)
-      else if (prepared.kind === 'skipped') counters.skipped++
-      else {
+      else if (prepared.kind === 'skipped') {
+        counters.skipped++
+        observer?.filtered(rule.name, prepared.reason)
+      } else {
         counters.failed++
         failures.push({ jobs: prepared.jobs, code: prepared.error.code, error: prepared.error.message })
         logger.warn(
@@ -108,10 +127,12 @@ export function createIngest(options: IngestOptions): Ingest {
       for (const job of failure.jobs) {
         const attempt: AttemptRecord = { at: now(), durationMs: 0, code: failure.code, error: failure.error }
         spool.deadLetter(job.id, attempt, failure.error)
+        observer?.deadAtIntake(job, failure.code)
         options.onDeadLetter?.({ job, reason: failure.error, history: [attempt] })
       }
     }
     counters.jobs += jobs.length
+    if (observer) for (const job of jobs) observer.enqueued(job)
     if (jobs.length > 0) options.onEnqueued()
   }
 
@@ -149,6 +170,7 @@ export function createIngest(options: IngestOptions): Ingest {
       if (packet.qos !== 0) return
       if (options.isPaused?.()) {
         // Holding QoS 0 messages in memory while the spool is full would only move the problem: count and log.
+        observer?.qos0Dropped()
         if (counters.droppedQos0++ % 1000 === 0) {
           logger.warn(
             { topic, dropped: counters.droppedQos0 },

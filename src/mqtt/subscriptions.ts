@@ -19,6 +19,12 @@ export interface SubscriptionManager {
   readonly refused: ReadonlyMap<string, number>
   /** Every filter currently wanted, with its QoS. */
   wanted(): Map<string, Qos>
+  /**
+   * Leave every shared subscription ($share/...) before a graceful stop, so the broker sends the group's next
+   * messages to the other members instead of queueing them in this session. When the UNSUBACK arrives, every
+   * message sent before it has been handled (MQTT.js handles packets in order).
+   */
+  leaveSharedGroups(): Promise<void>
   /** True when everything wanted is confirmed by the broker. */
   isSettled(): boolean
   /** The filters that MQTT 5 subscription identifiers stand for (undefined when there are none). */
@@ -135,6 +141,11 @@ export function createSubscriptionManager(client: MqttClient, logger: Logger): S
     },
     refused,
     wanted,
+    async leaveSharedGroups() {
+      for (const filter of [...rules.keys()]) if (filter.startsWith('$share/')) rules.delete(filter)
+      for (const filter of [...live.keys()]) if (filter.startsWith('$share/')) live.delete(filter)
+      await reconcile()
+    },
     filtersFor(idList) {
       if (idList === undefined) return undefined
       const out = new Set<string>()

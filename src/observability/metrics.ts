@@ -1,0 +1,158 @@
+// Prometheus metrics (prom-client), one registry per bridge. Per rule and target the counters add up:
+//   received{rule} = filtered{rule} + delivered{rule,target} + dead_lettered{rule,target} + pending{rule,target}
+// for each target of the rule (pending counts jobs of this process's lifetime not yet finished).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export interface SpoolGauges {
+  depth: number
+  bytes: number
+  leased: number
+  deadLetters: number
+  oldestAgeMs: number
+}
+
+export interface MetricsSources {
+  spool(): SpoolGauges
+  mqttConnected(): boolean
+  mqttReconnects(): number
+  backpressurePaused(): boolean
+  rulesReloadFailed(): boolean
+  rulesLoaded(): number
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+const transformBuckets = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1]
+
+export function createMetrics(sources: MetricsSources) {
+  const registry = new Registry()
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    new Counter({ name, help, labelNames, registers: [registry] })
+  const gauge = (name: string, help: string, collect: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(collect())
+      },
+    })
+
+  const received = counter('hookbridge_rule_received_total', 'Messages that matched the rule', ['rule'])
+  const filtered = counter(
+    'hookbridge_rule_filtered_total',
+    'Messages the rule skipped (when false, or no transform result)',
+    ['rule', 'reason'],
+  )
+  const delivered = counter('hookbridge_delivered_total', 'Deliveries that got a 2xx', ['rule', 'target'])
+  const deadLettered = counter('hookbridge_dead_lettered_total', 'Deliveries given up and kept as dead letters', [
+    'rule',
+    'target',
+    'code',
+  ])
+  const attempts = counter(
+    'hookbridge_delivery_attempts_total',
+    'HTTP attempts by outcome class (2xx, 4xx, 5xx, timeout, connection, ...)',
+    ['rule', 'target', 'class'],
+  )
+  const retried = counter('hookbridge_delivery_retries_total', 'Attempts that will be retried', ['rule', 'target'])
+  const pending = new Gauge({
+    name: 'hookbridge_pending',
+    help: 'Jobs enqueued by this process and not yet delivered or dead-lettered',
+    labelNames: ['rule', 'target'],
+    registers: [registry],
+  })
+  const latency = new Histogram({
+    name: 'hookbridge_delivery_latency_seconds',
+    help: 'From receipt of the message to its successful delivery',
+    labelNames: ['rule', 'target'],
+    buckets: latencyBuckets,
+    registers: [registry],
+  })
+  const transformTime = new Histogram({
+    name: 'hookbridge_transform_seconds',
+    help: 'Time to apply a rule (when, transform, templates) to one message',
+    labelNames: ['rule'],
+    buckets: transformBuckets,
+    registers: [registry],
+  })
+  const mqttReceived = counter('hookbridge_mqtt_messages_received_total', 'Messages received from the broker', [])
+  const droppedQos0 = counter(
+    'hookbridge_mqtt_qos0_dropped_total',
+    'QoS 0 messages dropped while the spool was full',
+    [],
+  )
+  const httpRequests = counter('hookbridge_http_requests_total', 'HTTP API requests', ['route', 'method', 'status'])
+  const httpDuration = new Histogram({
+    name: 'hookbridge_http_request_seconds',
+    help: 'HTTP API request duration',
+    labelNames: ['route', 'method'],
+    buckets: latencyBuckets,
+    registers: [registry],
+  })
+
+  gauge('hookbridge_in_flight', 'HTTP deliveries in flight (leased jobs)', () => sources.spool().leased)
+  gauge('hookbridge_spool_depth', 'Pending jobs in the spool', () => sources.spool().depth)
+  gauge('hookbridge_spool_bytes', 'Bytes held by pending jobs', () => sources.spool().bytes)
+  gauge(
+    'hookbridge_spool_oldest_age_seconds',
+    'Age of the oldest pending job',
+    () => sources.spool().oldestAgeMs / 1000,
+  )
+  gauge('hookbridge_dead_letters', 'Dead letters kept', () => sources.spool().deadLetters)
+  gauge('hookbridge_mqtt_connected', '1 while connected to the broker', () => (sources.mqttConnected() ? 1 : 0))
+  gauge('hookbridge_mqtt_reconnects_total', 'Reconnections to the broker since start', () => sources.mqttReconnects())
+  gauge('hookbridge_backpressure', '1 while intake is paused because the spool is full', () =>
+    sources.backpressurePaused() ? 1 : 0,
+  )
+  gauge('hookbridge_rules_loaded', 'Rules running', () => sources.rulesLoaded())
+  gauge(
+    'hookbridge_rules_reload_failed',
+    '1 while the last rule reload failed (the previous rules keep running)',
+    () => (sources.rulesReloadFailed() ? 1 : 0),
+  )
+
+  return {
+    registry,
+    messageReceived: () => mqttReceived.inc(),
+    qos0Dropped: () => droppedQos0.inc(),
+    ruleMatched: (rule: string) => received.inc({ rule }),
+    ruleFiltered: (rule: string, reason: string) => filtered.inc({ rule, reason }),
+    ruleSeconds: (rule: string, seconds: number) => transformTime.observe({ rule }, seconds),
+    jobEnqueued: (rule: string, target: string) => pending.inc({ rule, target }),
+    /** `carriedOver`: the job was enqueued before this process started (it was never counted as pending). */
+    attempt(
+      job: { rule: string; target: string; receivedAt: number; carriedOver: boolean },
+      outcomeClass: string,
+      action: 'done' | 'retry' | 'dead',
+      code: string | undefined,
+    ) {
+      const { rule, target } = job
+      attempts.inc({ rule, target, class: outcomeClass })
+      if (action === 'retry') retried.inc({ rule, target })
+      else if (action === 'done') {
+        delivered.inc({ rule, target })
+        if (!job.carriedOver) pending.dec({ rule, target })
+        latency.observe({ rule, target }, Math.max(0, Date.now() - job.receivedAt) / 1000)
+      } else {
+        deadLettered.inc({ rule, target, code: code ?? 'unknown' })
+        if (!job.carriedOver) pending.dec({ rule, target })
+      }
+    },
+    /** A job dead-lettered at intake (it never was pending). */
+    deadAtIntake: (rule: string, target: string, code: string) => deadLettered.inc({ rule, target, code }),
+    httpRequest(route: string, method: string, status: number, seconds: number) {
+      httpRequests.inc({ route, method, status: String(status) })
+      httpDuration.observe({ route, method }, seconds)
+    },
+  }
+}
+
+/** 2xx, 3xx, 4xx, 5xx, or the error kind for attempts without a response. */
+export function outcomeClass(status: number | undefined, code: string | undefined): string {
+  if (status !== undefined) return `${Math.floor(status / 100)}xx`
+  if (code === 'HOOKBRIDGE_DELIVERY_TIMEOUT') return 'timeout'
+  if (code === 'HOOKBRIDGE_DELIVERY_CONNECTION') return 'connection'
+  return 'error'
+}
