@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Command dispatch: `hookbridge [start] | validate [dir] | --help | --version`.
+// Command dispatch: `hookbridge [start] | validate [dir] | dlq ... | --help | --version`.
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config/load.js'
 import { configFileFlag, settings } from '../config/settings.js'
 import { HookbridgeError, isHookbridgeError } from '../errors.js'
 import { version } from '../main.js'
+import { dlqUsage, runDlq } from './dlq.js'
 import { runStart } from './start.js'
 import { runValidate } from './validate.js'
 
@@ -13,6 +14,7 @@ const usage = `hookbridge ${version}: an MQTT ⇄ HTTP bridge
 Usage:
   hookbridge [start] [options]     run the bridge (the default command)
   hookbridge validate [dir]        check a rules directory (default: HOOKBRIDGE_RULES or ./rules)
+${dlqUsage}
   hookbridge --help | --version
 
 Options (each overrides its environment variable and the config file):
@@ -25,6 +27,8 @@ ${settings
 Documentation: README.md`
 
 export async function main(argv: string[]): Promise<number> {
+  // dlq has options of its own (--rule, --json, ...): it reads the rest of the line itself.
+  if (argv[0] === 'dlq') return runDlq(argv.slice(1)).catch(fail)
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },

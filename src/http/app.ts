@@ -5,10 +5,12 @@ import { type ApiConfig, assertSafeBinding } from '../config/api-schema.js'
 import type { LiveSource } from '../mqtt/live-source.js'
 import type { Publisher } from '../mqtt/publish.js'
 import type { Logger } from '../observability/logger.js'
+import type { Spool } from '../spool/spool.js'
 import { createErrorHandler, notFound, validationHook } from './errors.js'
 import { createAuth, type Principal } from './middleware/auth.js'
 import { createBodyLimit } from './middleware/body-limit.js'
 import { createRateLimit } from './middleware/rate-limit.js'
+import { dlqRoutes } from './routes/dlq.js'
 import { addDocsRoutes } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { publishRoutes } from './routes/publish.js'
@@ -30,6 +32,10 @@ export interface AppDeps {
   version: string
   /** MQTT version of the broker connection: 4 is 3.1.1 (no properties, no reason codes). */
   protocolVersion: 4 | 5
+  /** Where the dead letters are (/v1/dlq). */
+  spool: Spool
+  /** Wakes the delivery worker: replayed dead letters are due at once. */
+  notifyDelivery: () => void
 }
 
 export interface AppEnv {
@@ -50,7 +56,7 @@ export interface RouteContext extends AppDeps {
 }
 
 /** Each module returns an app of its routes; add new ones (rules, dlq, metrics) here. */
-const routeModules: Array<(ctx: RouteContext) => App> = [healthRoutes, publishRoutes, subscribeRoutes]
+const routeModules: Array<(ctx: RouteContext) => App> = [healthRoutes, publishRoutes, subscribeRoutes, dlqRoutes]
 
 /** The app's open subscribe streams, so that the server can end them on close. */
 const streamsOf = new WeakMap<object, StreamRegistry>()

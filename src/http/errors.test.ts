@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { testApp } from '../../test/http/fakes.js'
 import { apiConfigSchema } from '../config/api-schema.js'
 import { silentLogger } from '../observability/logger.js'
+import { createMemorySpool } from '../spool/memory-spool.js'
 import { createApp } from './app.js'
 
 describe('error answers', () => {
@@ -30,6 +31,8 @@ describe('error answers', () => {
         logger: silentLogger(),
         version: 'x',
         protocolVersion: 5,
+        spool: createMemorySpool(),
+        notifyDelivery: () => {},
       })
     expect(() => build('0.0.0.0')).toThrow(expect.objectContaining({ code: 'HOOKBRIDGE_HTTP_UNSAFE_BINDING' }))
     expect(() => build('::1')).not.toThrow()

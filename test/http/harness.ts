@@ -8,6 +8,7 @@ import { type HttpServer, startHttpServer } from '../../src/http/server.js'
 import type { LiveMessage, LiveSource } from '../../src/mqtt/live-source.js'
 import { createPublisher } from '../../src/mqtt/publish.js'
 import { silentLogger } from '../../src/observability/logger.js'
+import { createMemorySpool } from '../../src/spool/memory-spool.js'
 import { matches } from '../../src/topics/filter.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -45,6 +46,8 @@ export async function startBridge(
     logger: silentLogger(),
     version: 'test',
     protocolVersion: options.protocolVersion,
+    spool: createMemorySpool(),
+    notifyDelivery: () => {},
   })
   const server = await startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownGraceMs: 2_000 })
   return {

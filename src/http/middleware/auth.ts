@@ -11,11 +11,19 @@ export interface Principal {
   /** The token's name; 'anonymous' when no tokens are configured. */
   name: string
   anonymous: boolean
+  /** May use the dead letters (/v1/dlq); the anonymous principal may (no tokens: loopback only). */
+  admin: boolean
   publish: readonly string[]
   subscribe: readonly string[]
 }
 
-const ANONYMOUS: Principal = Object.freeze({ name: 'anonymous', anonymous: true, publish: ['#'], subscribe: ['#'] })
+const ANONYMOUS: Principal = Object.freeze({
+  name: 'anonymous',
+  anonymous: true,
+  admin: true,
+  publish: ['#'],
+  subscribe: ['#'],
+})
 const BEARER = /^Bearer[ \t]+([!-~]+)[ \t]*$/i
 
 export function createAuth(tokens: readonly ApiToken[]): MiddlewareHandler<AppEnv> {
@@ -24,6 +32,7 @@ export function createAuth(tokens: readonly ApiToken[]): MiddlewareHandler<AppEn
     principal: Object.freeze({
       name: token.name,
       anonymous: false,
+      admin: token.admin ?? false,
       publish: token.publish.map((f) => parseFilter(f).mqttFilter),
       subscribe: token.subscribe.map((f) => parseFilter(f).mqttFilter),
     }),

@@ -9,7 +9,19 @@ describe('API description', () => {
     const doc = await res.json()
     expect(doc.openapi).toBe('3.0.3')
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/healthz', '/readyz', '/v1/publish', '/v1/publish/batch', '/v1/publish/{topic}', '/v1/subscribe'].sort(),
+      [
+        '/healthz',
+        '/readyz',
+        '/v1/publish',
+        '/v1/publish/batch',
+        '/v1/publish/{topic}',
+        '/v1/subscribe',
+        '/v1/dlq',
+        '/v1/dlq/{id}',
+        '/v1/dlq/replay',
+        '/v1/dlq/{id}/replay',
+        '/v1/dlq/purge',
+      ].sort(),
     )
     const raw = doc.paths['/v1/publish/{topic}'].post
     const names = raw.parameters.map((p: { name: string }) => p.name)
