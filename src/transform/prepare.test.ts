@@ -101,3 +101,15 @@ describe('preparing deliveries', () => {
     expect(out.kind === 'jobs' && out.jobs[0]!.request.body.length).toBe(0)
   })
 })
+
+describe('trace context', () => {
+  it('carries a W3C traceparent from the MQTT 5 user properties to the webhook headers', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const out = await prepare(
+      { from: { topic: 'x' }, to: { url: 'http://h/x' } },
+      message('{}', { properties: { userProperties: { traceparent, tracestate: 'vendor=1', other: 'y' } } }),
+    )
+    expect(out.kind === 'jobs' && out.jobs[0]!.request.headers).toMatchObject({ traceparent, tracestate: 'vendor=1' })
+    expect(out.kind === 'jobs' && out.jobs[0]!.request.headers.other).toBeUndefined()
+  })
+})

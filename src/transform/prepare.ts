@@ -50,6 +50,7 @@ export async function prepareDeliveries(
         body,
         contentType,
         message.topic,
+        message.properties?.userProperties as Record<string, string | string[]> | undefined,
         `${messageId}:${rule.name}:${target.name}`,
       )
       jobs.push({
@@ -93,6 +94,7 @@ async function buildRequest(
   body: Buffer,
   contentType: string,
   topic: string,
+  userProperties: Record<string, string | string[]> | undefined,
   deliveryId: string,
 ): Promise<OutgoingRequest> {
   let url: string
@@ -113,6 +115,7 @@ async function buildRequest(
     'x-hookbridge-rule': rule.name,
     'x-hookbridge-delivery-id': deliveryId,
   }
+  addTraceContext(headers, userProperties)
   for (const [name, template] of target.headers) {
     try {
       headers[name] = await template.render(input)
@@ -123,6 +126,19 @@ async function buildRequest(
   const hasBody = target.method !== 'GET' && target.method !== 'DELETE'
   if (!hasBody) delete headers['content-type']
   return { method: target.method, url, headers, body: hasBody ? body : Buffer.alloc(0) }
+}
+
+/** W3C trace context carried as MQTT 5 user properties continues in the webhook's headers. */
+function addTraceContext(
+  headers: Record<string, string>,
+  userProperties: Record<string, string | string[]> | undefined,
+): void {
+  if (!userProperties) return
+  for (const name of ['traceparent', 'tracestate']) {
+    const value = userProperties[name]
+    const first = Array.isArray(value) ? value[0] : value
+    if (typeof first === 'string' && /^[\x20-\x7e]+$/.test(first)) headers[name] = first
+  }
 }
 
 function templateFailure(rule: CompiledRule, field: string, err: unknown): HookbridgeError {
