@@ -143,11 +143,28 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     }
     const decision = decide(policy, { attempts: job.attempts + 1, createdAt: job.createdAt }, outcome, now(), random)
     try {
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug(
+          {
+            messageId: messageIdOf(job.id),
+            deliveryId: job.id,
+            rule: job.rule,
+            attempt: job.attempts + 1,
+            status: record.status,
+            code: record.code,
+            action: decision.action,
+          },
+          'delivery attempt',
+        )
+      }
       if (decision.action === 'done') spool.complete(job.id)
       else if (decision.action === 'retry') spool.retry(job.id, decision.notBefore, record)
       else {
         spool.deadLetter(job.id, record, decision.reason)
-        logger.warn({ rule: job.rule, deliveryId: job.id, reason: decision.reason }, 'delivery dead-lettered')
+        logger.warn(
+          { messageId: messageIdOf(job.id), deliveryId: job.id, rule: job.rule, reason: decision.reason },
+          'delivery dead-lettered',
+        )
       }
     } catch (err) {
       logger.error({ err, deliveryId: job.id }, 'recording the delivery outcome failed')
@@ -197,4 +214,10 @@ function originOf(url: string): string {
   if (schemeEnd < 0) return url
   const pathStart = url.indexOf('/', schemeEnd + 3)
   return pathStart < 0 ? url : url.slice(0, pathStart)
+}
+
+/** The message's correlation id: the first part of its delivery id (`<messageId>:<rule>:<target>`). */
+export function messageIdOf(deliveryId: string): string {
+  const end = deliveryId.indexOf(':')
+  return end < 0 ? deliveryId : deliveryId.slice(0, end)
 }
