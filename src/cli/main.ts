@@ -6,7 +6,9 @@ import { configFileFlag, settings } from '../config/settings.js'
 import { HookbridgeError, isHookbridgeError } from '../errors.js'
 import { version } from '../main.js'
 import { dlqUsage, runDlq } from './dlq.js'
+import { runSchema } from './schema.js'
 import { runStart } from './start.js'
+import { runTest } from './test.js'
 import { runValidate } from './validate.js'
 
 const usage = `hookbridge ${version}: an MQTT ⇄ HTTP bridge
@@ -14,6 +16,8 @@ const usage = `hookbridge ${version}: an MQTT ⇄ HTTP bridge
 Usage:
   hookbridge [start] [options]     run the bridge (the default command)
   hookbridge validate [dir]        check a rules directory (default: HOOKBRIDGE_RULES or ./rules)
+  hookbridge test [dir] [--json]   run the rule fixtures (<rule>.test.yaml) offline; exit 1 if one fails
+  hookbridge schema [rule|fixture] print the JSON Schema of rule files (or of fixture files)
 ${dlqUsage}
   hookbridge --help | --version
 
@@ -33,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
     config: { type: 'string' },
+    json: { type: 'boolean' },
   }
   for (const s of settings) if (s.flag) options[s.flag.slice(2)] = { type: 'string' }
   let parsed: ReturnType<typeof parseArgs>
@@ -55,6 +60,16 @@ export async function main(argv: string[]): Promise<number> {
   for (const [key, value] of Object.entries(values))
     if (typeof value === 'string' && key !== 'config') flags[`--${key}`] = value
   try {
+    if (values.json && command !== 'test') {
+      throw new HookbridgeError('HOOKBRIDGE_CLI_USAGE', { detail: '--json goes with `hookbridge test`' })
+    }
+    if (command === 'test') {
+      if (rest.length > 1) throw new HookbridgeError('HOOKBRIDGE_CLI_USAGE', { detail: 'test takes one directory' })
+      const dir =
+        rest[0] ?? flags['--rules'] ?? loadConfig({ flags, configFile: values.config as string | undefined }).rules
+      return await runTest(dir, { json: values.json === true })
+    }
+    if (command === 'schema') return runSchema(rest)
     if (command === 'validate') {
       if (rest.length > 1) throw new HookbridgeError('HOOKBRIDGE_CLI_USAGE', { detail: 'validate takes one directory' })
       const dir =

@@ -5,6 +5,7 @@ import { type ApiConfig, assertSafeBinding } from '../config/api-schema.js'
 import type { LiveSource } from '../mqtt/live-source.js'
 import type { Publisher } from '../mqtt/publish.js'
 import type { Logger } from '../observability/logger.js'
+import type { RuleSet } from '../rules/rule-set.js'
 import type { Spool } from '../spool/spool.js'
 import { createErrorHandler, notFound, validationHook } from './errors.js'
 import { createAuth, type Principal } from './middleware/auth.js'
@@ -14,6 +15,7 @@ import { dlqRoutes } from './routes/dlq.js'
 import { addDocsRoutes } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { publishRoutes } from './routes/publish.js'
+import { rulesRoutes } from './routes/rules.js'
 import { createStreamRegistry, type StreamRegistry, subscribeRoutes } from './routes/subscribe.js'
 
 export type { LiveSource } from '../mqtt/live-source.js'
@@ -32,6 +34,8 @@ export interface AppDeps {
   version: string
   /** MQTT version of the broker connection: 4 is 3.1.1 (no properties, no reason codes). */
   protocolVersion: 4 | 5
+  /** The running rules (a function: hot reload swaps the set). */
+  rules: () => RuleSet
   /** Where the dead letters are (/v1/dlq). */
   spool: Spool
   /** Wakes the delivery worker: replayed dead letters are due at once. */
@@ -56,7 +60,13 @@ export interface RouteContext extends AppDeps {
 }
 
 /** Each module returns an app of its routes; add new ones (rules, dlq, metrics) here. */
-const routeModules: Array<(ctx: RouteContext) => App> = [healthRoutes, publishRoutes, subscribeRoutes, dlqRoutes]
+const routeModules: Array<(ctx: RouteContext) => App> = [
+  healthRoutes,
+  publishRoutes,
+  subscribeRoutes,
+  dlqRoutes,
+  rulesRoutes,
+]
 
 /** The app's open subscribe streams, so that the server can end them on close. */
 const streamsOf = new WeakMap<object, StreamRegistry>()

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { testApp } from '../../test/http/fakes.js'
 import { apiConfigSchema } from '../config/api-schema.js'
 import { silentLogger } from '../observability/logger.js'
+import { createRuleSet } from '../rules/rule-set.js'
 import { createMemorySpool } from '../spool/memory-spool.js'
 import { createApp } from './app.js'
 
@@ -31,6 +32,7 @@ describe('error answers', () => {
         logger: silentLogger(),
         version: 'x',
         protocolVersion: 5,
+        rules: () => createRuleSet([]),
         spool: createMemorySpool(),
         notifyDelivery: () => {},
       })

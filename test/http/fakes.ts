@@ -4,6 +4,7 @@ import { type App, type AppDeps, createApp, type Readiness } from '../../src/htt
 import type { LiveMessage, LiveSource } from '../../src/mqtt/live-source.js'
 import type { Publisher, PublishOptions, PublishResult } from '../../src/mqtt/publish.js'
 import { silentLogger } from '../../src/observability/logger.js'
+import { createRuleSet } from '../../src/rules/rule-set.js'
 import { createMemorySpool } from '../../src/spool/memory-spool.js'
 
 export interface PublishCall {
@@ -67,7 +68,7 @@ export interface TestApp {
 
 export function testApp(
   config: Record<string, unknown> = {},
-  deps: Partial<Pick<AppDeps, 'protocolVersion' | 'spool' | 'notifyDelivery'>> = {},
+  deps: Partial<Pick<AppDeps, 'protocolVersion' | 'spool' | 'notifyDelivery' | 'rules'>> = {},
 ): TestApp {
   const publisher = fakePublisher()
   const live = fakeLive()
@@ -81,6 +82,7 @@ export function testApp(
     logger: silentLogger(),
     version: '0.0.0-test',
     protocolVersion: deps.protocolVersion ?? 5,
+    rules: deps.rules ?? (() => createRuleSet([])),
     spool: deps.spool ?? createMemorySpool(),
     notifyDelivery: deps.notifyDelivery ?? (() => {}),
   })

@@ -8,6 +8,7 @@ import { type HttpServer, startHttpServer } from '../../src/http/server.js'
 import type { LiveMessage, LiveSource } from '../../src/mqtt/live-source.js'
 import { createPublisher } from '../../src/mqtt/publish.js'
 import { silentLogger } from '../../src/observability/logger.js'
+import { createRuleSet } from '../../src/rules/rule-set.js'
 import { createMemorySpool } from '../../src/spool/memory-spool.js'
 import { matches } from '../../src/topics/filter.js'
 import { waitFor } from '../helpers/wait.js'
@@ -46,6 +47,7 @@ export async function startBridge(
     logger: silentLogger(),
     version: 'test',
     protocolVersion: options.protocolVersion,
+    rules: () => createRuleSet([]),
     spool: createMemorySpool(),
     notifyDelivery: () => {},
   })

@@ -21,6 +21,8 @@ describe('API description', () => {
         '/v1/dlq/replay',
         '/v1/dlq/{id}/replay',
         '/v1/dlq/purge',
+        '/v1/rules',
+        '/v1/rules/{name}/dry-run',
       ].sort(),
     )
     const raw = doc.paths['/v1/publish/{topic}'].post

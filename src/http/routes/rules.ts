@@ -1,0 +1,138 @@
+// GET /v1/rules: the running rules. POST /v1/rules/{name}/dry-run: what one rule would do with one message,
+// computed exactly as ingest would (rules/dry-run.ts), with nothing stored or sent and `${env:...}` values redacted.
+import { createRoute, z } from '@hono/zod-openapi'
+import { HookbridgeError } from '../../errors.js'
+import type { CompiledRule } from '../../rules/compile.js'
+import { type DryRunOutcome, dryRun } from '../../rules/dry-run.js'
+import type { SourceMessage } from '../../spool/spool.js'
+import { validateTopic } from '../../topics/filter.js'
+import { propertiesToJson } from '../../transform/envelope.js'
+import { type App, newApp, type RouteContext } from '../app.js'
+import { errorSchema } from '../errors.js'
+import { jsonInput } from './publish-input.js'
+import { publishItemSchema } from './publish-schemas.js'
+
+const json = <T>(schema: T) => ({ 'application/json': { schema } })
+const failure = (description: string) => ({ description, content: json(errorSchema) })
+const common = { tags: ['rules'], security: [{ bearerAuth: [] }] }
+
+const ruleSummarySchema = z
+  .object({
+    name: z.string(),
+    file: z.string().openapi({ example: 'rules/hot-readings.yaml' }),
+    description: z.string().optional(),
+    filters: z.array(z.string()).openapi({ example: ['sensors/+device/temperature'] }),
+    qos: z.number().int(),
+    targets: z.array(
+      z.object({
+        method: z.string(),
+        url: z.string().openapi({ description: 'The URL template as written; `${env:...}` references unresolved' }),
+      }),
+    ),
+  })
+  .openapi('RuleSummary')
+
+const dryRunResultSchema = z
+  .object({
+    matched: z.boolean().openapi({ description: "false: the topic matches none of the rule's filters" }),
+    skipped: z.enum(['when', 'empty-transform']).optional().openapi({ description: 'Why nothing would be sent' }),
+    requests: z
+      .array(
+        z.object({
+          target: z.string(),
+          method: z.string(),
+          url: z.string(),
+          headers: z.record(z.string(), z.string()),
+          bodyText: z.string().optional().openapi({ description: 'The body, when it is UTF-8 text' }),
+          bodyBase64: z.string().optional().openapi({ description: 'The body, when it is not' }),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'One per target; `${env:...}` values read [redacted]' }),
+    error: z
+      .object({ code: z.string(), message: z.string() })
+      .optional()
+      .openapi({ description: 'The message would fail and be dead-lettered with this code' }),
+  })
+  .openapi('DryRunResult')
+
+const nameParams = z.object({
+  name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: 'hot-readings' }),
+})
+
+const listRoute = createRoute({
+  ...common,
+  method: 'get',
+  path: '/v1/rules',
+  summary: 'The rules that are running',
+  responses: {
+    200: { description: 'The running rules', content: json(z.object({ rules: z.array(ruleSummarySchema) })) },
+    401: failure('Missing or wrong bearer token'),
+  },
+})
+
+const dryRunRoute = createRoute({
+  ...common,
+  method: 'post',
+  path: '/v1/rules/{name}/dry-run',
+  summary: 'What the rule would do with a message: skip it, fail, or send these requests (nothing is sent)',
+  description:
+    'The body is that of `POST /v1/publish`. The message is taken as received now; `properties` as over MQTT 5.',
+  request: { params: nameParams, body: { content: json(publishItemSchema), required: true } },
+  responses: {
+    200: { description: 'The outcome', content: json(dryRunResultSchema) },
+    400: failure('Invalid body or topic (HOOKBRIDGE_REQUEST_INVALID, HOOKBRIDGE_TOPIC_INVALID)'),
+    401: failure('Missing or wrong bearer token'),
+    404: failure('No such rule is running (HOOKBRIDGE_RULE_NOT_FOUND)'),
+  },
+})
+
+export function rulesRoutes(ctx: RouteContext): App {
+  const app = newApp()
+  app.openapi(listRoute, (c) => c.json({ rules: ctx.rules().rules.map(summary) }, 200))
+  app.openapi(dryRunRoute, async (c) => {
+    const { name } = c.req.valid('param')
+    const rules = ctx.rules()
+    const rule = rules.get(name)
+    if (!rule) throw new HookbridgeError('HOOKBRIDGE_RULE_NOT_FOUND', { name })
+    const input = jsonInput(c.req.valid('json'))
+    // Any topic a subscriber could receive, $SYS/... included.
+    validateTopic(input.topic, { allowDollar: true })
+    const message: SourceMessage = {
+      topic: input.topic,
+      payload: input.payload,
+      qos: input.qos,
+      retain: input.retain,
+      receivedAt: Date.now(),
+    }
+    if (Object.keys(input.properties).length > 0) message.properties = propertiesToJson(input.properties)
+    return c.json(toResult(await dryRun(rules, rule, message, 'dry-run')), 200)
+  })
+  return app
+}
+
+function summary(rule: CompiledRule): z.infer<typeof ruleSummarySchema> {
+  return {
+    name: rule.name,
+    file: rule.file,
+    description: rule.description,
+    filters: rule.filters.map((f) => f.source),
+    qos: rule.qos,
+    targets: rule.targets.map((t) => ({ method: t.method, url: t.url.source })),
+  }
+}
+
+function toResult(outcome: DryRunOutcome): z.infer<typeof dryRunResultSchema> {
+  if (!outcome.matched) return { matched: false }
+  if ('skipped' in outcome) return { matched: true, skipped: outcome.skipped }
+  if ('error' in outcome) return { matched: true, error: outcome.error }
+  return {
+    matched: true,
+    requests: outcome.requests.map(({ body, ...request }) => {
+      const text = body.toString('utf8')
+      return Buffer.from(text, 'utf8').equals(body)
+        ? { ...request, bodyText: text }
+        : { ...request, bodyBase64: body.toString('base64') }
+    }),
+  }
+}
