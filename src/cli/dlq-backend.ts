@@ -138,7 +138,10 @@ export async function withBackend<T>(
       if (err instanceof RemoteError) note(`using the running hookbridge at ${url}`)
       if (!(err instanceof ConnectionRefused)) throw err
       if (!target.fallBack)
-        throw new HookbridgeError('HOOKBRIDGE_DLQ_UNREACHABLE', { url, detail: 'connection refused' })
+        throw new HookbridgeError('HOOKBRIDGE_DLQ_UNREACHABLE', {
+          url,
+          detail: 'connection refused (the spool file is used instead only when --url is not given)',
+        })
     }
   }
   const shown = url ?? 'no URL (api.port is 0)'

@@ -197,7 +197,8 @@ function details(d: DeadLetterDetail): string {
       : `payload (${d.payloadBytes} bytes, base64):\n${message.payloadBase64}`,
     'attempts:',
     ...d.history.map((a, i) => {
-      const outcome = [a.status !== undefined ? `HTTP ${a.status}` : undefined, a.code, a.error].filter(Boolean)
+      const status = a.status === undefined ? undefined : `HTTP ${a.status}`
+      const outcome = [status ?? a.code, a.error === status ? undefined : a.error].filter(Boolean)
       return `  ${i + 1}. ${when(a.at)}  ${a.durationMs} ms  ${outcome.join('  ')}`
     }),
   ]
