@@ -236,6 +236,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const app = createApp({
       config: config.api,
       publisher: createPublisher(mqtt.client, { timeoutMs: config.api.requestTimeoutMs }),
+      metrics: { registry: metrics.registry, httpRequest: metrics.httpRequest },
       live,
       readiness,
       logger,

@@ -1,6 +1,7 @@
 // createApp(deps): the HTTP API as a Hono app, without listening (server.ts listens). Tests drive it with
 // app.request(). Routes live in routes/, cross-cutting steps in middleware/, error mapping in errors.ts.
 import { OpenAPIHono } from '@hono/zod-openapi'
+import { routePath } from 'hono/route'
 import { type ApiConfig, assertSafeBinding } from '../config/api-schema.js'
 import type { LiveSource } from '../mqtt/live-source.js'
 import type { Publisher } from '../mqtt/publish.js'
@@ -14,6 +15,7 @@ import { createRateLimit } from './middleware/rate-limit.js'
 import { dlqRoutes } from './routes/dlq.js'
 import { addDocsRoutes } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { publishRoutes } from './routes/publish.js'
 import { rulesRoutes } from './routes/rules.js'
 import { createStreamRegistry, type StreamRegistry, subscribeRoutes } from './routes/subscribe.js'
@@ -40,6 +42,11 @@ export interface AppDeps {
   spool: Spool
   /** Wakes the delivery worker: replayed dead letters are due at once. */
   notifyDelivery: () => void
+  /** The bridge's metrics: served at /metrics, and told about every API request. */
+  metrics?: {
+    registry: { metrics(): Promise<string>; contentType: string }
+    httpRequest(route: string, method: string, status: number, seconds: number): void
+  }
 }
 
 export interface AppEnv {
@@ -66,6 +73,7 @@ const routeModules: Array<(ctx: RouteContext) => App> = [
   subscribeRoutes,
   dlqRoutes,
   rulesRoutes,
+  metricsRoutes,
 ]
 
 /** The app's open subscribe streams, so that the server can end them on close. */
@@ -88,8 +96,14 @@ export function createApp(deps: AppDeps): App {
   app.use('*', async (c, next) => {
     const started = performance.now()
     await next()
-    const ms = Math.round(performance.now() - started)
-    deps.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'HTTP request')
+    const ms = performance.now() - started
+    deps.logger.debug(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms) },
+      'HTTP request',
+    )
+    // By route pattern, not path: topics in paths would make the label set unbounded.
+    const route = c.res.status === 404 && c.error === undefined ? 'unmatched' : routePath(c, -1)
+    deps.metrics?.httpRequest(route, c.req.method, c.res.status, ms / 1000)
   })
   app.use('/v1/*', createAuth(deps.config.tokens), createRateLimit(deps.config.rateLimit))
   app.use('/v1/*', createBodyLimit(deps.config.maxBodyBytes))
