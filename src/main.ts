@@ -1,7 +1,6 @@
 // Composition root: config -> rules -> spool -> broker -> MQTT connection -> ingest -> delivery -> HTTP API.
 // Starts the parts in that order and stops them in reverse, so no message is taken in that cannot be stored.
-import { mkdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.js'
 import { assertSafeBinding } from './config/api-schema.js'
 import { type Config, expressionLimitsOf } from './config/schema.js'
@@ -24,11 +23,12 @@ import { createRuleSet, type RuleSet } from './rules/rule-set.js'
 import { createBackpressure } from './spool/backpressure.js'
 import { createMemorySpool } from './spool/memory-spool.js'
 import type { Spool } from './spool/spool.js'
+import { spoolFile } from './spool/spool-file.js'
 import { createSqliteSpool } from './spool/sqlite-spool.js'
 
-export const version: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version
+import { version } from './version.js'
+
+export { spoolFile, version }
 
 export interface BridgeOptions {
   config: Readonly<Config>
@@ -269,10 +269,6 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     await stopAll()
     throw err
   }
-}
-
-export function spoolFile(config: Readonly<Config>): string {
-  return join(config.dataDir, 'spool.db')
 }
 
 function openSpool(config: Readonly<Config>, logger: Logger): Spool {

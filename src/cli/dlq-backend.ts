@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs'
 import type { Config } from '../config/schema.js'
 import { HookbridgeError } from '../errors.js'
-import { spoolFile } from '../main.js'
 import {
   createDeadLetterAdmin,
   type DeadLetterDetail,
@@ -12,6 +11,7 @@ import {
   type PurgeResult,
   type ReplayResult,
 } from '../spool/dead-letter-admin.js'
+import { spoolFile } from '../spool/spool-file.js'
 import { createSqliteSpool } from '../spool/sqlite-spool.js'
 
 export interface ListQuery {

@@ -4,10 +4,9 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config/load.js'
 import { configFileFlag, settings } from '../config/settings.js'
 import { HookbridgeError, isHookbridgeError } from '../errors.js'
-import { version } from '../main.js'
+import { version } from '../version.js'
 import { dlqUsage, runDlq } from './dlq.js'
 import { runSchema } from './schema.js'
-import { runStart } from './start.js'
 import { runTest } from './test.js'
 import { runValidate } from './validate.js'
 
@@ -82,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
           detail: `start takes no arguments, got "${rest.join(' ')}"`,
         })
       const config = loadConfig({ flags, configFile: values.config as string | undefined })
+      // Loaded only for `start`: the other commands stay quick to launch.
+      const { runStart } = await import('./start.js')
       return await runStart(config)
     }
     throw new HookbridgeError('HOOKBRIDGE_CLI_USAGE', { detail: `unknown command "${command}"` })

@@ -108,7 +108,13 @@ function loadRuleFile(
         } catch (err) {
           const path = Array.isArray(source.value) ? [index, field] : [field]
           const pos = source.locate(path)
-          issues.push({ file: display, field: formatFieldPath(path), line: pos?.line, column: pos?.column, message: (err as Error).message })
+          issues.push({
+            file: display,
+            field: formatFieldPath(path),
+            line: pos?.line,
+            column: pos?.column,
+            message: (err as Error).message,
+          })
         }
       }
     })
