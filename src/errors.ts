@@ -26,6 +26,10 @@ export const errorCatalogue = {
 
   // Rules
   HOOKBRIDGE_RULE_INVALID: { message: '{detail}', status: 400 },
+  HOOKBRIDGE_RULES_RELOAD_FAILED: {
+    message: 'The rules were not reloaded; the previous ones keep running. Fix these and reload again: {detail}',
+    status: 422,
+  },
   HOOKBRIDGE_RULES_DIR_MISSING: {
     message: 'Rules directory {dir} does not exist. Create it, or point HOOKBRIDGE_RULES (or --rules) at your rules.',
   },
@@ -150,6 +154,50 @@ export const errorCatalogue = {
   HOOKBRIDGE_RULE_NOT_FOUND: {
     message: 'No rule named "{name}" is loaded (a disabled rule is not). `GET /v1/rules` lists the loaded rules.',
     status: 404,
+  },
+
+  // Republish, replies, signing
+  HOOKBRIDGE_REPUBLISH_LOOP: {
+    message:
+      'Rule {rule}: "{topic}" matches the rule\'s own filter {filter}, so republishing it would feed the message back into the rule; it was not published. Change the target topic or the filters.',
+    retryable: false,
+  },
+  HOOKBRIDGE_REPUBLISH_UNAVAILABLE: {
+    message: 'Could not republish to "{topic}": {detail}',
+    retryable: true,
+  },
+  HOOKBRIDGE_REPUBLISH_REJECTED: {
+    message:
+      'The broker refused the message republished to "{topic}" with reason code {reasonCode} ({reason}). Check the broker ACL and limits.',
+    retryable: false,
+  },
+  HOOKBRIDGE_REPLY_FAILED: {
+    message: 'Rule {rule}: the reply to delivery {deliveryId} was not published to "{topic}": {detail}',
+  },
+
+  // Inbound hooks and request/response
+  HOOKBRIDGE_HOOK_NOT_FOUND: {
+    message:
+      'No inbound hook named "{name}" is loaded (a disabled rule is not). A hook is a rule whose `from` is `hook:`; its URL is POST /v1/hooks/<from.hook.name or the rule name>.',
+    status: 404,
+  },
+  HOOKBRIDGE_HOOK_SIGNATURE_INVALID: {
+    message: 'Hook "{hook}": {detail}; nothing was published.',
+    status: 401,
+  },
+  HOOKBRIDGE_HOOK_TRANSFORM_FAILED: {
+    message: 'Hook "{hook}": {detail}; nothing was published. Fix the rule, or send a body it can handle.',
+    status: 422,
+  },
+  HOOKBRIDGE_MQTT5_REQUIRED: {
+    message:
+      '{feature} needs MQTT 5 (response topic and correlation data), but the broker connection uses MQTT 3.1.1. Set mqtt.protocolVersion to 5 and use an MQTT 5 broker (the embedded broker speaks 3.1.1 only).',
+    status: 501,
+  },
+  HOOKBRIDGE_REPLY_TIMEOUT: {
+    message:
+      'No reply to the request on "{topic}" came within {timeoutMs} ms. The request was published and a responder may still act on it: retry only if that is safe.',
+    status: 504,
   },
 
   // MQTT

@@ -237,6 +237,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       config: config.api,
       publisher: createPublisher(mqtt.client, { timeoutMs: config.api.requestTimeoutMs }),
       metrics: { registry: metrics.registry, httpRequest: metrics.httpRequest },
+      ruleAdmin: {
+        reload: () => reloader.reload('POST /v1/rules/reload'),
+        lastErrors: () => reloader.state.lastErrors.map(formatIssue),
+        counters: (rule) => ({ ...metrics.ruleCounters(rule) }),
+      },
       live,
       readiness,
       logger,

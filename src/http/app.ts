@@ -42,6 +42,19 @@ export interface AppDeps {
   spool: Spool
   /** Wakes the delivery worker: replayed dead letters are due at once. */
   notifyDelivery: () => void
+  /** Reload the rules (POST /v1/rules/reload), the reload state and per-rule counters (GET /v1/rules). */
+  ruleAdmin?: {
+    reload(): Promise<{
+      ok: boolean
+      rules: number
+      added: string[]
+      removed: string[]
+      changed: string[]
+      issues: unknown[]
+    }>
+    lastErrors(): string[]
+    counters(rule: string): Record<string, number>
+  }
   /** The bridge's metrics: served at /metrics, and told about every API request. */
   metrics?: {
     registry: { metrics(): Promise<string>; contentType: string }

@@ -22,6 +22,14 @@ export interface MetricsSources {
 
 export type Metrics = ReturnType<typeof createMetrics>
 
+export interface RuleCounters {
+  received: number
+  filtered: number
+  delivered: number
+  deadLettered: number
+  retried: number
+}
+
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
 const transformBuckets = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1]
 
@@ -113,12 +121,30 @@ export function createMetrics(sources: MetricsSources) {
     () => (sources.rulesReloadFailed() ? 1 : 0),
   )
 
+  // The same counts per rule as plain numbers, for GET /v1/rules.
+  const perRule = new Map<string, RuleCounters>()
+  const countsOf = (rule: string): RuleCounters => {
+    let counts = perRule.get(rule)
+    if (!counts) {
+      counts = { received: 0, filtered: 0, delivered: 0, deadLettered: 0, retried: 0 }
+      perRule.set(rule, counts)
+    }
+    return counts
+  }
+
   return {
     registry,
+    ruleCounters: (rule: string): RuleCounters => ({ ...countsOf(rule) }),
     messageReceived: () => mqttReceived.inc(),
     qos0Dropped: () => droppedQos0.inc(),
-    ruleMatched: (rule: string) => received.inc({ rule }),
-    ruleFiltered: (rule: string, reason: string) => filtered.inc({ rule, reason }),
+    ruleMatched(rule: string) {
+      received.inc({ rule })
+      countsOf(rule).received++
+    },
+    ruleFiltered(rule: string, reason: string) {
+      filtered.inc({ rule, reason })
+      countsOf(rule).filtered++
+    },
     ruleSeconds: (rule: string, seconds: number) => transformTime.observe({ rule }, seconds),
     jobEnqueued: (rule: string, target: string) => pending.inc({ rule, target }),
     /** `carriedOver`: the job was enqueued before this process started (it was never counted as pending). */
@@ -130,18 +156,26 @@ export function createMetrics(sources: MetricsSources) {
     ) {
       const { rule, target } = job
       attempts.inc({ rule, target, class: outcomeClass })
-      if (action === 'retry') retried.inc({ rule, target })
-      else if (action === 'done') {
+      const counts = countsOf(rule)
+      if (action === 'retry') {
+        retried.inc({ rule, target })
+        counts.retried++
+      } else if (action === 'done') {
         delivered.inc({ rule, target })
+        counts.delivered++
         if (!job.carriedOver) pending.dec({ rule, target })
         latency.observe({ rule, target }, Math.max(0, Date.now() - job.receivedAt) / 1000)
       } else {
         deadLettered.inc({ rule, target, code: code ?? 'unknown' })
+        counts.deadLettered++
         if (!job.carriedOver) pending.dec({ rule, target })
       }
     },
     /** A job dead-lettered at intake (it never was pending). */
-    deadAtIntake: (rule: string, target: string, code: string) => deadLettered.inc({ rule, target, code }),
+    deadAtIntake(rule: string, target: string, code: string) {
+      deadLettered.inc({ rule, target, code })
+      countsOf(rule).deadLettered++
+    },
     httpRequest(route: string, method: string, status: number, seconds: number) {
       httpRequests.inc({ route, method, status: String(status) })
       httpDuration.observe({ route, method }, seconds)

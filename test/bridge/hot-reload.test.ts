@@ -68,15 +68,29 @@ describe('hot reload', () => {
 
   it('keeps the previous rules running when a changed file is invalid, and says where in /readyz', async () => {
     writeFileSync(join(hb.rulesDir, 'a.yaml'), 'from:\n  topic: a/#\nto:\n  url: http://x/y\nwhen: "payload >"\n')
+    const api = `http://127.0.0.1:${hb.bridge.httpPort}/v1/rules`
+    const refused = await fetch(`${api}/reload`, { method: 'POST' })
+    expect(refused.status).toBe(422)
+    expect((await refused.json()).error).toMatchObject({
+      code: 'HOOKBRIDGE_RULES_RELOAD_FAILED',
+      message: expect.stringMatching(/previous ones keep running.*a\.yaml:5:\d+: when: invalid JSONata/),
+    })
     const result = await hb.bridge.reloader.reload('test')
     expect(result.ok).toBe(false)
     expect(result.issues[0]).toMatchObject({ field: 'when', line: 5 })
+    const listed = await (await fetch(api)).json()
+    expect(listed.rules.map((r: { name: string }) => r.name)).toEqual(['a'])
+    expect(listed.rules[0].counters).toMatchObject({ received: 0 })
+    expect(listed.lastReloadErrors[0]).toMatch(/a\.yaml:5:\d+: when: invalid JSONata/)
     const readiness = hb.bridge.readiness()
     expect(readiness.checks.rules!.detail).toMatch(/the last reload failed: .*a\.yaml:5:\d+: when: invalid JSONata/)
     await delivered('a/4', '/a')
     // Fixing the file recovers.
     writeRule('a', { from: { topic: 'a/#' }, to: { url: `${receiver.url}/fixed` } })
-    expect((await hb.bridge.reloader.reload('test')).ok).toBe(true)
+    const applied = await fetch(`${api}/reload`, { method: 'POST' })
+    expect(applied.status).toBe(200)
+    expect(await applied.json()).toMatchObject({ ok: true, rules: 1, changed: ['a'] })
+    expect((await (await fetch(api)).json()).rules[0].counters.received).toBe(1)
     expect(hb.bridge.readiness().checks.rules!.detail).not.toMatch(/failed/)
     await delivered('a/5', '/fixed')
   })

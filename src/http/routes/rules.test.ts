@@ -44,6 +44,7 @@ describe('GET /v1/rules', () => {
           description: 'hot readings',
           filters: ['sensors/+device/temperature'],
           qos: 1,
+          state: 'running',
           targets: [{ method: 'POST', url: 'https://alerts.example/{params.device}?key=${env:KEY}' }],
         },
         {
@@ -51,12 +52,14 @@ describe('GET /v1/rules', () => {
           file: 'rules/raw.yaml',
           filters: ['raw/#', 'bytes/+'],
           qos: 2,
+          state: 'running',
           targets: [
             { method: 'POST', url: 'http://h/a' },
             { method: 'POST', url: 'http://h/b' },
           ],
         },
       ],
+      lastReloadErrors: [],
     })
   })
 

@@ -23,6 +23,13 @@ const ruleSummarySchema = z
     description: z.string().optional(),
     filters: z.array(z.string()).openapi({ example: ['sensors/+device/temperature'] }),
     qos: z.number().int(),
+    state: z
+      .enum(['running'])
+      .openapi({ description: 'Rules listed here run; a failed reload keeps the previous ones' }),
+    counters: z
+      .record(z.string(), z.number())
+      .optional()
+      .openapi({ description: 'Since start: received, filtered, delivered, deadLettered, retried' }),
     targets: z.array(
       z.object({
         method: z.string(),
@@ -66,8 +73,34 @@ const listRoute = createRoute({
   path: '/v1/rules',
   summary: 'The rules that are running',
   responses: {
-    200: { description: 'The running rules', content: json(z.object({ rules: z.array(ruleSummarySchema) })) },
+    200: {
+      description: 'The running rules, and the problems of the last reload when it failed',
+      content: json(z.object({ rules: z.array(ruleSummarySchema), lastReloadErrors: z.array(z.string()) })),
+    },
     401: failure('Missing or wrong bearer token'),
+  },
+})
+
+const reloadRoute = createRoute({
+  ...common,
+  method: 'post',
+  path: '/v1/rules/reload',
+  summary: 'Load the rules directory again and apply it atomically; an invalid set changes nothing',
+  responses: {
+    200: {
+      description: 'Applied',
+      content: json(
+        z.object({
+          ok: z.boolean(),
+          rules: z.number(),
+          added: z.array(z.string()),
+          removed: z.array(z.string()),
+          changed: z.array(z.string()),
+        }),
+      ),
+    },
+    401: failure('Missing or wrong bearer token'),
+    422: failure('The rules have problems; the previous ones keep running (HOOKBRIDGE_RULES_RELOAD_FAILED)'),
   },
 })
 
@@ -89,7 +122,25 @@ const dryRunRoute = createRoute({
 
 export function rulesRoutes(ctx: RouteContext): App {
   const app = newApp()
-  app.openapi(listRoute, (c) => c.json({ rules: ctx.rules().rules.map(summary) }, 200))
+  app.openapi(listRoute, (c) =>
+    c.json(
+      {
+        rules: ctx.rules().rules.map((rule) => ({ ...summary(rule), counters: ctx.ruleAdmin?.counters(rule.name) })),
+        lastReloadErrors: ctx.ruleAdmin?.lastErrors() ?? [],
+      },
+      200,
+    ),
+  )
+  app.openapi(reloadRoute, async (c) => {
+    if (!ctx.ruleAdmin)
+      throw new HookbridgeError('HOOKBRIDGE_NOT_READY', { detail: 'rule reload is not available here' })
+    const result = await ctx.ruleAdmin.reload()
+    if (!result.ok) {
+      throw new HookbridgeError('HOOKBRIDGE_RULES_RELOAD_FAILED', { detail: ctx.ruleAdmin.lastErrors().join('; ') })
+    }
+    const { ok, rules, added, removed, changed } = result
+    return c.json({ ok, rules, added, removed, changed }, 200)
+  })
   app.openapi(dryRunRoute, async (c) => {
     const { name } = c.req.valid('param')
     const rules = ctx.rules()
@@ -118,6 +169,7 @@ function summary(rule: CompiledRule): z.infer<typeof ruleSummarySchema> {
     description: rule.description,
     filters: rule.filters.map((f) => f.source),
     qos: rule.qos,
+    state: 'running',
     targets: rule.targets.map((t) => ({ method: t.method, url: t.url.source })),
   }
 }
