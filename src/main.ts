@@ -6,17 +6,22 @@ import { assertSafeBinding } from './config/api-schema.js'
 import { type Config, expressionLimitsOf } from './config/schema.js'
 import { formatIssue } from './config/source-file.js'
 import { createDeadLetterPublisher } from './delivery/dead-letter-topic.js'
+import { isMqttRequest } from './delivery/mqtt-target.js'
+import { createReplyPublisher } from './delivery/reply.js'
 import { createSender } from './delivery/send.js'
 import { createDeliveryWorker, type DeliveryEvent, type DeliveryWorker } from './delivery/worker.js'
 import { createApp, type Readiness } from './http/app.js'
 import { startHttpServer } from './http/server.js'
-import { connectMqtt, type MqttConnection, redactUrl } from './mqtt/connection.js'
-import { createIngest, type Ingest } from './mqtt/ingest.js'
+import { installAckPipeline } from './mqtt/ack-pipeline.js'
+import { connectMqtt, defaultClientId, type MqttConnection, redactUrl } from './mqtt/connection.js'
+import { createIngest, type Ingest, type IngestOptions } from './mqtt/ingest.js'
 import { createLiveHub } from './mqtt/live.js'
 import { createPublisher } from './mqtt/publish.js'
+import { createRequester, type Requester } from './mqtt/request-reply.js'
 import { createSubscriptionManager, type SubscriptionManager } from './mqtt/subscriptions.js'
 import type { Logger } from './observability/logger.js'
 import { createMetrics, type Metrics, outcomeClass } from './observability/metrics.js'
+import { loopingFilter } from './rules/compile-outputs.js'
 import { loadRulesOrThrow } from './rules/load.js'
 import { createRuleReloader, type RuleReloader } from './rules/reloader.js'
 import { createRuleSet, type RuleSet } from './rules/rule-set.js'
@@ -64,8 +69,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   assertSafeBinding(config.api)
   const limits = expressionLimitsOf(config)
   const loaded = loadRulesOrThrow(config.rules, { env, limits })
-  let ruleSet = createRuleSet(loaded.rules)
-  logger.info({ dir: config.rules, rules: loaded.rules.map((r) => r.name) }, `loaded ${loaded.rules.length} rule(s)`)
+  let ruleSet = createRuleSet(loaded.rules, loaded.hooks)
+  logger.info(
+    { dir: config.rules, rules: loaded.rules.map((r) => r.name), hooks: loaded.hooks.map((h) => h.hook) },
+    `loaded ${loaded.rules.length} rule(s) and ${loaded.hooks.length} hook(s)`,
+  )
 
   const spool = openSpool(config, logger)
   const cleanup: Array<() => Promise<void>> = [() => spool.close()]
@@ -92,6 +100,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const worker = createDeliveryWorker({
       spool,
       sender,
+      // MQTT targets publish through the same Publisher as the HTTP API: one account of the broker's receive maximum.
+      publish: (topic, payload, opts) => publisher.publish(topic, payload, opts),
       logger,
       defaultTimeoutMs: config.delivery.timeoutMs,
       maxInFlight: config.delivery.maxInFlight,
@@ -100,7 +110,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         const rule = ruleSet.get(job.rule)
         const target = rule?.targets.find((t) => t.name === job.target)
         if (!rule) return undefined
-        return { retry: rule.retry, timeoutMs: target?.timeoutMs ?? config.delivery.timeoutMs }
+        return {
+          retry: rule.retry,
+          timeoutMs: target?.timeoutMs ?? config.delivery.timeoutMs,
+          signingKeys: target?.kind === 'http' ? target.signingKeys : undefined,
+          loopingFilter: (topic) => loopingFilter(rule.filters, topic),
+        }
       },
       onAttempt(event) {
         backpressure.check()
@@ -112,10 +127,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
             receivedAt: job.message.receivedAt,
             carriedOver: job.createdAt < startedAt,
           },
-          outcomeClass(result.status, record.code),
+          isMqttRequest(job.request) && !record.code ? 'acked' : outcomeClass(result.status, record.code),
           event.action,
           record.code,
         )
+        replies.onAttempt(event)
         if (event.action === 'dead') {
           void publishDeadLetter({
             job: event.job,
@@ -139,10 +155,20 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       rulesReloadFailed: () => (reloaderRef?.state.lastErrors.length ?? 0) > 0,
       rulesLoaded: () => ruleSet.rules.length,
     })
+    const replies = createReplyPublisher({
+      rules: () => ruleSet,
+      publish: (topic, payload, opts) => publisher.publish(topic, payload, opts),
+      logger,
+      mqtt5: mqttConfig.protocolVersion === 5,
+      registry: metrics.registry,
+    })
+    // Pushed before the worker's stop, so it runs after it: replies to the last deliveries are counted, not lost.
+    cleanup.push(async () => replies.close())
     let publishDeadLetter: ReturnType<typeof createDeadLetterPublisher> = async () => {}
     let subscriptions: SubscriptionManager | undefined
     let live: ReturnType<typeof createLiveHub> | undefined
-    const ingest = createIngest({
+    let requests: Requester | undefined
+    const ingestOptions: IngestOptions = {
       rules: () => ruleSet,
       spool,
       logger,
@@ -160,10 +186,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       onDeadLetter: (notice) => void publishDeadLetter(notice),
       waitForRoom: backpressure.waitForRoom,
       isPaused: () => backpressure.paused,
-      onMessage: (message, via) => live?.dispatch(message, via),
+      onMessage: (message, via) => {
+        requests?.handle(message, via)
+        live?.dispatch(message, via)
+      },
       filtersFor: (ids) => subscriptions?.filtersFor(ids),
       onStoreFailure: () => mqtt.client.stream?.destroy(),
-    })
+    }
+    const ingest = createIngest(ingestOptions)
     const mqtt = connectMqtt({
       config: mqttConfig,
       url,
@@ -184,9 +214,19 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       await mqtt.close()
     })
     publishDeadLetter = createDeadLetterPublisher(mqtt.client, () => ruleSet, logger)
+    const publisher = createPublisher(mqtt.client, { timeoutMs: config.api.requestTimeoutMs })
     mqttRef = mqtt
+    ingestOptions.acks = installAckPipeline(mqtt.client, () => mqtt.client.stream?.destroy())
     subscriptions = createSubscriptionManager(mqtt.client, logger)
     live = createLiveHub(subscriptions, () => mqtt.client.connected)
+    // The client id is unique per instance (the broker keeps one session per id): so is the reply topic.
+    requests = createRequester({
+      instanceId: mqttConfig.clientId ?? defaultClientId(),
+      publisher,
+      subscriptions,
+      isConnected: () => mqtt.client.connected,
+    })
+    cleanup.push(async () => requests?.close())
     mqtt.client.on('message', ingest.onQos0)
     await subscriptions.setRuleSubscriptions(ruleSet.subscriptions())
     const reloader = createRuleReloader({
@@ -235,7 +275,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
     const app = createApp({
       config: config.api,
-      publisher: createPublisher(mqtt.client, { timeoutMs: config.api.requestTimeoutMs }),
+      publisher,
       metrics: { registry: metrics.registry, httpRequest: metrics.httpRequest },
       ruleAdmin: {
         reload: () => reloader.reload('POST /v1/rules/reload'),
@@ -247,6 +287,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       logger,
       version,
       protocolVersion: mqttConfig.protocolVersion,
+      requests,
       rules: () => ruleSet,
       spool,
       notifyDelivery: () => worker.notify(),

@@ -48,7 +48,11 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
     cert: config.cert ? readFileSync(config.cert) : undefined,
     key: config.key ? readFileSync(config.key) : undefined,
     customHandleAcks: options.customHandleAcks,
-    properties: config.protocolVersion === 5 ? { sessionExpiryInterval: config.sessionExpirySec } : undefined,
+    // receiveMaximum bounds the QoS 1/2 messages the broker sends before our acknowledgements (ack-pipeline).
+    properties:
+      config.protocolVersion === 5
+        ? { sessionExpiryInterval: config.sessionExpirySec, receiveMaximum: 1000 }
+        : undefined,
   }
   const client = mqtt.connect(url, clientOptions)
   // MQTT.js installs customHandleAcks only for MQTT 5; its 3.1.1 hook, handleMessage, runs for QoS 2 only after

@@ -10,6 +10,7 @@ import type { RuleSet } from '../rules/rule-set.js'
 import type { AttemptRecord, NewJob, SourceMessage, Spool } from '../spool/spool.js'
 import { decodePayload, propertiesToJson } from '../transform/envelope.js'
 import { failedJobs, type Prepared, prepareDeliveries } from '../transform/prepare.js'
+import type { AckPipeline } from './ack-pipeline.js'
 
 export interface IngestCounters {
   received: number
@@ -39,6 +40,10 @@ export interface IngestOptions {
   observer?: IngestObserver
   rules(): RuleSet
   spool: Spool
+  /** Pipelined acknowledgements (ack-pipeline.ts); without it each message waits for its own commit. */
+  acks?: AckPipeline
+  /** Most acknowledgements held at once before MQTT.js is made to wait. */
+  maxHeldAcks?: number
   /** Payloads larger than this are not parsed: each matching rule dead-letters them. */
   maxPayloadBytes?: number
   logger: Logger
@@ -83,21 +88,26 @@ export function createIngest(options: IngestOptions): Ingest {
     droppedQos0: 0,
   }
 
-  async function handle(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<void> {
+  interface Batch {
+    jobs: NewJob[]
+    failures: Array<{ jobs: NewJob[]; code: string; error: string }>
+  }
+
+  /** Match and apply the rules: what to store. Many messages may be prepared at once. */
+  async function prepare(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<Batch | undefined> {
     counters.received++
     observer?.received()
     options.onMessage?.(message, viaSubscriptions)
     const matches = options.rules().match(message.topic, viaSubscriptions)
     if (matches.length === 0) {
       counters.unmatched++
-      return
+      return undefined
     }
     counters.matched += matches.length
     const messageId = randomUUID()
     const tooLarge = options.maxPayloadBytes !== undefined && message.payload.length > options.maxPayloadBytes
     const decoded = tooLarge ? { value: undefined, isJson: false } : decodePayload(message.payload)
-    const jobs: NewJob[] = []
-    const failures: Array<{ jobs: NewJob[]; code: string; error: string }> = []
+    const batch: Batch = { jobs: [], failures: [] }
     for (const { rule, params } of matches) {
       observer?.matched(rule.name)
       const started = observer ? performance.now() : 0
@@ -105,23 +115,47 @@ export function createIngest(options: IngestOptions): Ingest {
         ? payloadTooLarge(rule, message, messageId, options.maxPayloadBytes!)
         : await prepareDeliveries(rule, params, message, decoded, messageId)
       if (observer) observer.ruleSeconds(rule.name, (performance.now() - started) / 1000)
-      if (prepared.kind === 'jobs') jobs.push(...prepared.jobs)
+      if (prepared.kind === 'jobs') batch.jobs.push(...prepared.jobs)
       else if (prepared.kind === 'skipped') {
         counters.skipped++
         observer?.filtered(rule.name, prepared.reason)
       } else {
         counters.failed++
-        failures.push({ jobs: prepared.jobs, code: prepared.error.code, error: prepared.error.message })
+        batch.failures.push({ jobs: prepared.jobs, code: prepared.error.code, error: prepared.error.message })
         logger.warn(
           { rule: rule.name, topic: message.topic, code: prepared.error.code, messageId },
           prepared.error.message,
         )
       }
     }
-    const failedJobs = failures.flatMap((f) => f.jobs)
-    if (jobs.length + failedJobs.length === 0) return
-    if (options.waitForRoom) await options.waitForRoom()
-    await spool.enqueue(failedJobs.length === 0 ? jobs : [...jobs, ...failedJobs])
+    return batch.jobs.length + batch.failures.length === 0 ? undefined : batch
+  }
+
+  // Messages are stored in the order they arrived (orderBy relies on it), although prepared concurrently:
+  // each enqueue is *called* in turn, and the spool commits the calls of a moment together.
+  let turn: Promise<unknown> = Promise.resolve()
+
+  function handle(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<void> {
+    const prepared = prepare(message, viaSubscriptions)
+    return new Promise<void>((resolve, reject) => {
+      turn = turn.then(async () => {
+        try {
+          const batch = await prepared
+          if (!batch) return resolve()
+          if (options.waitForRoom) await options.waitForRoom()
+          const failedJobs = batch.failures.flatMap((f) => f.jobs)
+          spool.enqueue(failedJobs.length === 0 ? batch.jobs : [...batch.jobs, ...failedJobs]).then(() => {
+            stored(batch)
+            resolve()
+          }, reject)
+        } catch (err) {
+          reject(err)
+        }
+      })
+    })
+  }
+
+  function stored({ jobs, failures }: Batch): void {
     // A message the rule cannot handle is kept as a dead letter with its code and original bytes.
     for (const failure of failures) {
       for (const job of failure.jobs) {
@@ -155,16 +189,31 @@ export function createIngest(options: IngestOptions): Ingest {
   return {
     handle,
     customHandleAcks(topic, payload, packet, done) {
-      handle(fromPacket(topic, payload as Buffer, packet), via(packet)).then(
-        () => done(0),
-        (err: unknown) => {
-          // Not acknowledged: the broker keeps the message and sends it again after we reconnect. Dropping the
-          // connection is the only way MQTT offers to ask for that.
-          logger.error({ err, topic }, 'could not store the message: it stays with the broker')
-          done(err as Error)
-          options.onStoreFailure?.(err)
-        },
-      )
+      const message = fromPacket(topic, payload as Buffer, packet)
+      const pipeline = options.acks
+      if (!pipeline || packet.messageId === undefined) {
+        // Without a pipeline: hold this packet's acknowledgement (and MQTT.js's next packet) until stored.
+        handle(message, via(packet)).then(
+          () => done(0),
+          (err: unknown) => {
+            // Not acknowledged: the broker keeps the message and sends it again after we reconnect. Dropping
+            // the connection is the only way MQTT offers to ask for that.
+            logger.error({ err, topic }, 'could not store the message: it stays with the broker')
+            done(err as Error)
+            options.onStoreFailure?.(err)
+          },
+        )
+        return
+      }
+      const messageId = packet.messageId
+      pipeline.room(options.maxHeldAcks ?? 1000).then(() => {
+        const stored = handle(message, via(packet))
+        stored.catch((err: unknown) =>
+          logger.error({ err, topic }, 'could not store the message: it stays with the broker'),
+        )
+        pipeline.hold(messageId, stored)
+        done(0)
+      })
     },
     onQos0(topic, payload, packet) {
       if (packet.qos !== 0) return
