@@ -39,7 +39,9 @@ export async function runTest(dir: string, options: TestOptions = {}): Promise<n
     process.stdout.write(`${results.length > 0 ? '\n' : ''}${passed} passed, ${failed} failed\n`)
   }
   if (results.length === 0 && issues.length === 0) {
-    process.stderr.write(`no fixtures in ${dir}: add <rule>.test.yaml beside a rule (see "Rule fixtures" in README.md)\n`)
+    process.stderr.write(
+      `no fixtures in ${dir}: add <rule>.test.yaml beside a rule (see "Rule fixtures" in README.md)\n`,
+    )
     return 1
   }
   return failed > 0 || issues.length > 0 ? 1 : 0
