@@ -70,3 +70,40 @@ describe('JSONata safety and payload limits', () => {
     expect(dead.message.payload.equals(big)).toBe(true)
   })
 })
+
+describe('dead letters published to MQTT', () => {
+  it('publishes each dead letter of a rule with deadLetter.topic, holding the original payload', async () => {
+    const broker = await startAedes()
+    const receiver = await startReceiver(() => ({ status: 400 }))
+    const hb = await startTestBridge({
+      mqttUrl: broker.url,
+      protocolVersion: 4,
+      rules: {
+        orders: {
+          from: { topic: 'orders/+id' },
+          to: { url: `${receiver.url}/orders` },
+          deadLetter: { topic: 'dlq/{rule}/{topic}', qos: 1 },
+        },
+      },
+    })
+    const watcher = await mqtt.connectAsync(broker.url, { protocolVersion: 4 })
+    const seen: Array<{ topic: string; body: Record<string, unknown> }> = []
+    watcher.on('message', (topic, payload) => seen.push({ topic, body: JSON.parse(payload.toString()) }))
+    await watcher.subscribeAsync('dlq/#', { qos: 1 })
+    const device = await mqtt.connectAsync(broker.url, { protocolVersion: 4 })
+    try {
+      await device.publishAsync('orders/7', '{"sku":"A"}', { qos: 1 })
+      const [notice] = await waitFor(() => seen.length === 1 && seen, { what: 'the dead letter on MQTT' })
+      expect(notice!.topic).toBe('dlq/orders/orders/7')
+      expect(notice!.body).toMatchObject({ rule: 'orders', topic: 'orders/7', reason: 'HTTP 400 is not retried' })
+      expect(Buffer.from(String(notice!.body.payloadBase64), 'base64').toString()).toBe('{"sku":"A"}')
+      expect((notice!.body.attempts as Array<{ status: number }>)[0]!.status).toBe(400)
+    } finally {
+      await device.endAsync()
+      await watcher.endAsync()
+      await hb.close()
+      await receiver.close()
+      await broker.close()
+    }
+  })
+})
