@@ -3,13 +3,19 @@
 // by a timer for the next retry that falls due.
 import type { Logger } from '../observability/logger.js'
 import type { AttemptRecord, Job, Spool } from '../spool/spool.js'
-import { type AttemptOutcome, decide } from './retry-policy.js'
+import { isMqttRequest, type PublishFunction, publishJob } from './mqtt-target.js'
+import { type AttemptOutcome, type Decision, decide } from './retry-policy.js'
 import { defaultRetryPolicy, type RetryPolicy } from './retry-schema.js'
 import type { Sender, SendResult } from './send.js'
+import { signRequest } from './sign.js'
 
 export interface DeliveryTarget {
   retry: RetryPolicy
   timeoutMs: number
+  /** Standard Webhooks keys of an HTTP target: each attempt is signed with a fresh timestamp. */
+  signingKeys?: readonly Uint8Array[]
+  /** For an MQTT target: the rule's filter that a topic would loop back through, if any. */
+  loopingFilter?(topic: string): string | undefined
 }
 
 export interface DeliveryEvent {
@@ -24,6 +30,8 @@ export interface DeliveryEvent {
 export interface WorkerOptions {
   spool: Spool
   sender: Sender
+  /** Publishes the jobs of MQTT targets (method MQTT, see mqtt-target.ts); without it they are retried. */
+  publish?: PublishFunction
   logger: Logger
   /** Retry policy and timeout for a job's rule and target (the rule may have been reloaded or removed). */
   targetOf(job: Job): DeliveryTarget | undefined
@@ -93,7 +101,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   }
 
   function admit(job: Job): void {
-    const key = originOf(job.request.url)
+    // All MQTT jobs go to one broker: they share one origin's concurrency.
+    const key = isMqttRequest(job.request) ? 'mqtt:' : originOf(job.request.url)
     let slot = perOrigin.get(key)
     if (!slot) {
       slot = { active: 0, waiting: [] }
@@ -123,14 +132,17 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     const policy = target?.retry ?? defaultRetryPolicy
     const timeoutMs = target?.timeoutMs ?? options.defaultTimeoutMs
     const startedAt = now()
-    const result = await sender.send(job.request, timeoutMs)
+    const mqtt = isMqttRequest(job.request)
+    const result = mqtt
+      ? await publishJob(job.request, options.publish, target?.loopingFilter ?? noLoop, job.rule)
+      : await sender.send(signRequest(job.request, job.id, target?.signingKeys ?? [], startedAt), timeoutMs)
     const record: AttemptRecord = { at: startedAt, durationMs: result.durationMs }
-    let outcome: AttemptOutcome
+    let outcome: AttemptOutcome | undefined
     if (result.error) {
       record.code = result.error.code
       record.error = result.error.message
       outcome = { error: result.error }
-    } else {
+    } else if (!mqtt) {
       record.status = result.status
       if (result.status! < 200 || result.status! >= 300) {
         record.code = 'HOOKBRIDGE_DELIVERY_STATUS'
@@ -141,7 +153,10 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
           ? { status: result.status! }
           : { status: result.status!, retryAfterMs: result.retryAfterMs }
     }
-    const decision = decide(policy, { attempts: job.attempts + 1, createdAt: job.createdAt }, outcome, now(), random)
+    // No outcome to weigh: the broker acknowledged the MQTT job.
+    const decision: Decision = outcome
+      ? decide(policy, { attempts: job.attempts + 1, createdAt: job.createdAt }, outcome, now(), random)
+      : { action: 'done' }
     try {
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
@@ -208,6 +223,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     },
   }
 }
+
+const noLoop = () => undefined
 
 function originOf(url: string): string {
   const schemeEnd = url.indexOf('://')

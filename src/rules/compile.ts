@@ -5,9 +5,19 @@ import { isHookbridgeError } from '../errors.js'
 import { type ParsedFilter, parseFilter } from '../topics/filter.js'
 import { type CompiledExpression, compileExpression, type ExpressionLimits } from '../transform/jsonata.js'
 import { compileTemplate, type Template, TemplateError } from '../transform/template.js'
+import {
+  type CompiledCloudEvents,
+  type CompiledMqttTarget,
+  type CompiledReply,
+  compileCloudEvents,
+  compileMqttTarget,
+  compileReply,
+  compileSigningKeys,
+} from './compile-outputs.js'
 import type { HttpTargetDefinition, RuleDefinition } from './schema.js'
 
 export interface CompiledHttpTarget {
+  kind: 'http'
   /** Stable name of the target within its rule ('0', '1', ...). */
   name: string
   method: string
@@ -16,7 +26,14 @@ export interface CompiledHttpTarget {
   timeoutMs: number | undefined
   /** Hosts a computed URL may reach (lower-case host or host:port); undefined when the host is literal. */
   allowedHosts: ReadonlySet<string> | undefined
+  /** Standard Webhooks keys; the worker signs each attempt with them (they never enter the spool). */
+  signingKeys?: readonly Buffer[]
+  cloudEvents?: CompiledCloudEvents
+  reply?: CompiledReply
 }
+
+export type CompiledTarget = CompiledHttpTarget | CompiledMqttTarget
+export type { CompiledMqttTarget }
 
 export interface CompiledRule {
   name: string
@@ -27,7 +44,7 @@ export interface CompiledRule {
   when?: CompiledExpression
   transform?: CompiledExpression
   orderBy?: CompiledExpression
-  targets: CompiledHttpTarget[]
+  targets: CompiledTarget[]
   deadLetter?: { topic: Template; qos: 0 | 1 | 2 }
   retry: RetryPolicy
   definition: RuleDefinition
@@ -101,10 +118,13 @@ export function compileRule(
   }
 
   const targetDefs = Array.isArray(definition.to) ? definition.to : [definition.to]
-  const targets: CompiledHttpTarget[] = []
+  const targets: CompiledTarget[] = []
   targetDefs.forEach((target, i) => {
     const base = Array.isArray(definition.to) ? ['to', i] : ['to']
-    const compiled = compileTarget(target, String(i), base, options, issues)
+    const compiled =
+      'mqtt' in target
+        ? compileMqttTarget(target, String(i), filters, base, options, issues)
+        : compileTarget(target, String(i), base, { rule: name, filters }, options, issues)
     if (compiled) targets.push(compiled)
   })
 
@@ -129,6 +149,7 @@ function compileTarget(
   target: HttpTargetDefinition,
   name: string,
   base: (string | number)[],
+  context: { rule: string; filters: readonly ParsedFilter[] },
   options: CompileOptions,
   issues: CompileIssue[],
 ): CompiledHttpTarget | undefined {
@@ -169,8 +190,22 @@ function compileTarget(
       if (target.allowedHosts) allowedHosts = new Set(target.allowedHosts.map((h) => h.toLowerCase()))
     }
   }
+  const signingKeys = compileSigningKeys(target.sign, base, options, issues)
+  const cloudEvents = compileCloudEvents(target, context.rule, base, options, issues)
+  const reply = compileReply(target.reply, context.filters, base, options, issues)
   if (issues.length > before || !url) return undefined
-  return { name, method: target.method, url, headers, timeoutMs: target.timeoutMs, allowedHosts }
+  return {
+    kind: 'http',
+    name,
+    method: target.method,
+    url,
+    headers,
+    timeoutMs: target.timeoutMs,
+    allowedHosts,
+    ...(signingKeys && { signingKeys }),
+    ...(cloudEvents && { cloudEvents }),
+    ...(reply && { reply }),
+  }
 }
 
 /** Whether a `{expression}` stands in `scheme://authority`, before the first '/', '?' or '#'. */

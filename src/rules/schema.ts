@@ -2,6 +2,7 @@
 // `hookbridge schema` publishes it as JSON Schema for editors.
 import { z } from 'zod'
 import { retryPolicySchema } from '../delivery/retry-schema.js'
+import { cloudEventsSchema, mqttTargetSchema, replySchema, signSchema } from './output-schema.js'
 
 export const ruleNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
@@ -21,8 +22,14 @@ export const httpTargetSchema = z
       .min(1)
       .optional()
       .describe('Required when the URL host is computed: the hosts (host or host:port) it may reach'),
+    sign: signSchema.optional(),
+    cloudEvents: cloudEventsSchema.optional(),
+    reply: replySchema.optional(),
   })
   .strict()
+
+/** One target: a webhook, or (with the `mqtt` key) a republish into MQTT. */
+export const targetSchema = z.union([httpTargetSchema, mqttTargetSchema])
 
 export const sourceSchema = z
   .object({
@@ -51,7 +58,7 @@ export const ruleSchema = z
     from: sourceSchema,
     when: z.string().min(1).optional().describe('JSONata: the message is delivered only when this is true'),
     transform: z.string().min(1).optional().describe('JSONata: the JSON body to send; no result skips the message'),
-    to: z.union([httpTargetSchema, z.array(httpTargetSchema).min(1)]),
+    to: z.union([targetSchema, z.array(targetSchema).min(1)]),
     orderBy: z
       .string()
       .min(1)
@@ -72,6 +79,7 @@ export const ruleSchema = z
 export type RuleInput = z.input<typeof ruleSchema>
 export type RuleDefinition = z.output<typeof ruleSchema>
 export type HttpTargetDefinition = z.output<typeof httpTargetSchema>
+export type TargetDefinition = z.output<typeof targetSchema>
 
 /** A rule file holds one rule or a list of rules. */
 export const ruleFileSchema = z.union([ruleSchema, z.array(ruleSchema).min(1)])

@@ -3,9 +3,11 @@
 import { HookbridgeError, isHookbridgeError } from '../errors.js'
 import type { CompiledHttpTarget, CompiledRule } from '../rules/compile.js'
 import type { NewJob, OutgoingRequest, SourceMessage } from '../spool/spool.js'
+import { applyCloudEvents } from './cloud-events.js'
 import { createEnvelope, type DecodedPayload, type Envelope } from './envelope.js'
 import { evaluateFor } from './jsonata.js'
-import { TemplateError } from './template.js'
+import { buildMqttRequest } from './republish.js'
+import { type Template, TemplateError } from './template.js'
 
 export type Prepared =
   | { kind: 'jobs'; jobs: NewJob[] }
@@ -42,19 +44,31 @@ export async function prepareDeliveries(
     // With several targets each keeps its own order: a target that fails holds back only itself.
     const orderKey = rule.orderBy ? keyOf(await evaluateFor(rule.name, 'orderBy', rule.orderBy, envelope)) : null
     const jobs: NewJob[] = []
+    const render = (field: string, template: Template) => renderField(rule, field, template, templateInput)
     for (const target of rule.targets) {
-      const request = await buildRequest(
-        rule,
-        target,
-        templateInput,
-        body,
-        contentType,
-        message.topic,
-        message.properties?.userProperties as Record<string, string | string[]> | undefined,
-        `${messageId}:${rule.name}:${target.name}`,
-      )
+      const id = `${messageId}:${rule.name}:${target.name}`
+      let request: OutgoingRequest
+      if (target.kind === 'mqtt') {
+        const republish = { payload: body, transformed: rule.transform !== undefined, message }
+        request = await buildMqttRequest(target, republish, render)
+      } else {
+        request = await buildRequest(
+          rule,
+          target,
+          templateInput,
+          body,
+          contentType,
+          message.topic,
+          message.properties?.userProperties as Record<string, string | string[]> | undefined,
+          id,
+        )
+        if (target.cloudEvents) {
+          const context = { id, topic: message.topic, receivedAt: message.receivedAt }
+          request = await applyCloudEvents(request, target.cloudEvents, context, render)
+        }
+      }
       jobs.push({
-        id: request.headers['x-hookbridge-delivery-id']!,
+        id,
         rule: rule.name,
         target: target.name,
         orderKey: orderKey === null || rule.targets.length === 1 ? orderKey : `${target.name}/${orderKey}`,
@@ -138,6 +152,14 @@ function addTraceContext(
     const value = userProperties[name]
     const first = Array.isArray(value) ? value[0] : value
     if (typeof first === 'string' && /^[\x20-\x7e]+$/.test(first)) headers[name] = first
+  }
+}
+
+async function renderField(rule: CompiledRule, field: string, template: Template, input: unknown): Promise<string> {
+  try {
+    return await template.render(input)
+  } catch (err) {
+    throw templateFailure(rule, field, err)
   }
 }
 
