@@ -184,7 +184,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       },
       onEnqueued: () => worker.notify(),
       onDeadLetter: (notice) => void publishDeadLetter(notice),
-      waitForRoom: backpressure.waitForRoom,
+      backpressure,
       isPaused: () => backpressure.paused,
       onMessage: (message, via) => {
         requests?.handle(message, via)

@@ -7,6 +7,7 @@ import { HookbridgeError } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
 import type { CompiledRule } from '../rules/compile.js'
 import type { RuleSet } from '../rules/rule-set.js'
+import type { Backpressure } from '../spool/backpressure.js'
 import type { AttemptRecord, NewJob, SourceMessage, Spool } from '../spool/spool.js'
 import { decodePayload, propertiesToJson } from '../transform/envelope.js'
 import { failedJobs, type Prepared, prepareDeliveries } from '../transform/prepare.js'
@@ -47,8 +48,8 @@ export interface IngestOptions {
   /** Payloads larger than this are not parsed: each matching rule dead-letters them. */
   maxPayloadBytes?: number
   logger: Logger
-  /** Resolves when the spool has room (backpressure); absent: always room. */
-  waitForRoom?(): Promise<void>
+  /** Waits for room in the spool (backpressure.ts); absent: always room. */
+  backpressure?: Pick<Backpressure, 'waitForRoom' | 'release'>
   /** True while intake is paused for backpressure. */
   isPaused?(): boolean
   /** A message was dead-lettered at intake (its rule failed on it). */
@@ -142,12 +143,20 @@ export function createIngest(options: IngestOptions): Ingest {
         try {
           const batch = await prepared
           if (!batch) return resolve()
-          if (options.waitForRoom) await options.waitForRoom()
           const failedJobs = batch.failures.flatMap((f) => f.jobs)
-          spool.enqueue(failedJobs.length === 0 ? batch.jobs : [...batch.jobs, ...failedJobs]).then(() => {
-            stored(batch)
-            resolve()
-          }, reject)
+          const all = failedJobs.length === 0 ? batch.jobs : [...batch.jobs, ...failedJobs]
+          if (options.backpressure) await options.backpressure.waitForRoom(all.length)
+          spool.enqueue(all).then(
+            () => {
+              options.backpressure?.release(all.length)
+              stored(batch)
+              resolve()
+            },
+            (err: unknown) => {
+              options.backpressure?.release(all.length)
+              reject(err)
+            },
+          )
         } catch (err) {
           reject(err)
         }

@@ -9,8 +9,12 @@ export interface BackpressureLimits {
 }
 
 export interface Backpressure {
-  /** Resolves at once when there is room, else when there is. */
-  waitForRoom(): Promise<void>
+  /**
+   * Resolves when there is room for `jobs` more, and reserves it until `release(jobs)`: enqueues that are called
+   * but not yet committed count too, so a burst of pipelined messages cannot overshoot the limit.
+   */
+  waitForRoom(jobs: number): Promise<void>
+  release(jobs: number): void
   /** Delivery made progress: look again. */
   check(): void
   readonly paused: boolean
@@ -26,41 +30,51 @@ export function createBackpressure(
 ): Backpressure {
   let paused = false
   let pauses = 0
+  let reserved = 0
   let waiters: Array<() => void> = []
   let timer: NodeJS.Timeout | undefined
 
-  const full = () => {
+  const full = (adding: number) => {
     const stats = spool.stats(now())
-    return stats.bytes >= limits.maxBytes || stats.depth >= limits.maxJobs
+    return stats.bytes >= limits.maxBytes || stats.depth + reserved + adding > limits.maxJobs
+  }
+
+  function pause(): void {
+    if (paused) return
+    paused = true
+    pauses++
+    const stats = spool.stats(now())
+    logger.warn(
+      { depth: stats.depth, bytes: stats.bytes, maxJobs: limits.maxJobs, maxBytes: limits.maxBytes },
+      'spool full: intake paused, the broker holds new messages until deliveries make room',
+    )
+    // Deliveries call check(); the interval also covers room made by a dead-letter purge or a replay.
+    timer = setInterval(check, 100)
+    timer.unref()
   }
 
   function check(): void {
-    if (!paused || full()) return
+    if (!paused || full(1)) return
     paused = false
     if (timer) clearInterval(timer)
     timer = undefined
     logger.info('spool below its limits again: intake resumed')
-    const release = waiters
+    const wake = waiters
     waiters = []
-    for (const resolve of release) resolve()
+    for (const resolve of wake) resolve()
   }
 
   return {
-    waitForRoom() {
-      if (!paused) {
-        if (!full()) return Promise.resolve()
-        paused = true
-        pauses++
-        const stats = spool.stats(now())
-        logger.warn(
-          { depth: stats.depth, bytes: stats.bytes, maxJobs: limits.maxJobs, maxBytes: limits.maxBytes },
-          'spool full: intake paused, the broker holds new messages until deliveries make room',
-        )
-        // Deliveries call check(); the interval also covers room made by a dead-letter purge or a replay.
-        timer = setInterval(check, 100)
-        timer.unref()
+    async waitForRoom(jobs) {
+      // Callers come one at a time (ingest stores in arrival order), so a woken caller re-checks for itself.
+      while (full(jobs)) {
+        pause()
+        await new Promise<void>((resolve) => waiters.push(resolve))
       }
-      return new Promise<void>((resolve) => waiters.push(resolve))
+      reserved += jobs
+    },
+    release(jobs) {
+      reserved = Math.max(0, reserved - jobs)
     },
     check,
     get paused() {
