@@ -11,6 +11,7 @@ describe('api config', () => {
       tokens: [],
       maxBodyBytes: 262_144,
       requestTimeoutMs: 10_000,
+      requestReplyTimeoutMs: 10_000,
       idempotencyWindowMs: 600_000,
       idempotencyMaxKeys: 10_000,
       allowDollarTopics: false,

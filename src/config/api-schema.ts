@@ -69,6 +69,8 @@ export const apiConfigSchema = z
     maxBodyBytes: positiveInt.default(256 * 1024),
     /** How long a publish waits for the broker's PUBACK / PUBCOMP before answering "unconfirmed". */
     requestTimeoutMs: positiveInt.default(10_000),
+    /** POST /v1/request: how long to wait for the reply, by default and at most (`?timeoutMs=` may ask for less). */
+    requestReplyTimeoutMs: positiveInt.default(10_000),
     /** A repeated Idempotency-Key within this window gets the first answer and publishes nothing. */
     idempotencyWindowMs: positiveInt.default(10 * 60_000),
     /** Most keys remembered at once; the oldest are forgotten first. */

@@ -1,10 +1,12 @@
 // createApp(deps): the HTTP API as a Hono app, without listening (server.ts listens). Tests drive it with
 // app.request(). Routes live in routes/, cross-cutting steps in middleware/, error mapping in errors.ts.
 import { OpenAPIHono } from '@hono/zod-openapi'
+import { except } from 'hono/combine'
 import { routePath } from 'hono/route'
 import { type ApiConfig, assertSafeBinding } from '../config/api-schema.js'
 import type { LiveSource } from '../mqtt/live-source.js'
 import type { Publisher } from '../mqtt/publish.js'
+import type { Requester } from '../mqtt/request-reply.js'
 import type { Logger } from '../observability/logger.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { Spool } from '../spool/spool.js'
@@ -15,8 +17,10 @@ import { createRateLimit } from './middleware/rate-limit.js'
 import { dlqRoutes } from './routes/dlq.js'
 import { addDocsRoutes } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
+import { hooksRoutes } from './routes/hooks.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { publishRoutes } from './routes/publish.js'
+import { requestRoutes } from './routes/request.js'
 import { rulesRoutes } from './routes/rules.js'
 import { createStreamRegistry, type StreamRegistry, subscribeRoutes } from './routes/subscribe.js'
 
@@ -36,6 +40,8 @@ export interface AppDeps {
   version: string
   /** MQTT version of the broker connection: 4 is 3.1.1 (no properties, no reason codes). */
   protocolVersion: 4 | 5
+  /** Request/response over MQTT 5 (POST /v1/request); the core always provides it. */
+  requests?: Requester
   /** The running rules (a function: hot reload swaps the set). */
   rules: () => RuleSet
   /** Where the dead letters are (/v1/dlq). */
@@ -87,6 +93,8 @@ const routeModules: Array<(ctx: RouteContext) => App> = [
   dlqRoutes,
   rulesRoutes,
   metricsRoutes,
+  hooksRoutes,
+  requestRoutes,
 ]
 
 /** The app's open subscribe streams, so that the server can end them on close. */
@@ -118,8 +126,10 @@ export function createApp(deps: AppDeps): App {
     const route = c.res.status === 404 && c.error === undefined ? 'unmatched' : routePath(c, -1)
     deps.metrics?.httpRequest(route, c.req.method, c.res.status, ms / 1000)
   })
-  app.use('/v1/*', createAuth(deps.config.tokens), createRateLimit(deps.config.rateLimit))
-  app.use('/v1/*', createBodyLimit(deps.config.maxBodyBytes))
+  // Inbound hooks verify their senders themselves and read their bodies within their own limits (routes/hooks.ts).
+  const hooks = '/v1/hooks/*'
+  app.use('/v1/*', except(hooks, createAuth(deps.config.tokens), createRateLimit(deps.config.rateLimit)))
+  app.use('/v1/*', except(hooks, createBodyLimit(deps.config.maxBodyBytes)))
 
   for (const module of routeModules) app.route('/', module(ctx))
   addDocsRoutes(app, deps)

@@ -22,10 +22,9 @@ describe('JSON Schema of rule and fixture files', () => {
       definitions: Record<string, { properties: Record<string, { description?: string; enum?: string[] }> }>
     }
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#')
-    expect(schema.anyOf).toEqual([
-      { $ref: '#/definitions/Rule' },
-      { minItems: 1, type: 'array', items: { $ref: '#/definitions/Rule' } },
-    ])
+    const anyRule = { anyOf: [{ $ref: '#/definitions/Rule' }, { $ref: '#/definitions/HookRule' }] }
+    expect(schema.anyOf).toEqual([anyRule, { minItems: 1, type: 'array', items: anyRule }])
+    expect(schema.definitions.HookRule).toMatchObject({ required: ['from', 'publish'], additionalProperties: false })
     const rule = schema.definitions.Rule!
     expect(Object.keys(rule.properties)).toEqual(
       expect.arrayContaining(['$schema', 'name', 'from', 'when', 'transform', 'to', 'orderBy', 'retry', 'deadLetter']),

@@ -7,7 +7,8 @@ import { zodIssuesToSourceIssues } from '../config/zod-issues.js'
 import { HookbridgeError } from '../errors.js'
 import { compileExpression, type ExpressionLimits } from '../transform/jsonata.js'
 import { type CompiledRule, type CompileIssue, compileRule } from './compile.js'
-import { type RuleDefinition, ruleFileSchema, ruleNamePattern } from './schema.js'
+import { type CompiledHook, compileHook, isCompiledHook } from './compile-hook.js'
+import { type AnyRuleDefinition, isHookRule, parseRuleFile, ruleNamePattern } from './schema.js'
 
 export interface LoadRulesOptions {
   env?: NodeJS.ProcessEnv
@@ -17,6 +18,8 @@ export interface LoadRulesOptions {
 export interface LoadedRules {
   dir: string
   rules: CompiledRule[]
+  /** Rules whose source is an HTTP path (`from: { hook }`): kept apart, they take no part in MQTT routing. */
+  hooks: CompiledHook[]
   issues: SourceIssue[]
   /** Files read, relative to dir. */
   files: string[]
@@ -53,8 +56,10 @@ export function loadRules(dir: string, options: LoadRulesOptions = {}): LoadedRu
   const env = options.env ?? process.env
   const files = listRuleFiles(dir)
   const rules: CompiledRule[] = []
+  const hooks: CompiledHook[] = []
   const issues: SourceIssue[] = []
   const owners = new Map<string, string>()
+  const hookOwners = new Map<string, string>()
   for (const file of files) {
     const display = relative(process.cwd(), file) || file
     for (const rule of loadRuleFile(file, display, env, options.limits, issues)) {
@@ -68,10 +73,24 @@ export function loadRules(dir: string, options: LoadRulesOptions = {}): LoadedRu
         continue
       }
       owners.set(rule.name, display)
-      rules.push(rule)
+      if (!isCompiledHook(rule)) {
+        rules.push(rule)
+        continue
+      }
+      const firstHook = hookOwners.get(rule.hook)
+      if (firstHook !== undefined) {
+        issues.push({
+          file: display,
+          field: 'from.hook.name',
+          message: `hook "${rule.hook}" is already served by ${firstHook}; each POST /v1/hooks/<name> has one rule`,
+        })
+        continue
+      }
+      hookOwners.set(rule.hook, `rule "${rule.name}" in ${display}`)
+      hooks.push(rule)
     }
   }
-  return { dir, rules, issues, files: files.map((f) => relative(dir, f)) }
+  return { dir, rules, hooks, issues, files: files.map((f) => relative(dir, f)) }
 }
 
 function loadRuleFile(
@@ -80,7 +99,7 @@ function loadRuleFile(
   env: NodeJS.ProcessEnv,
   limits: ExpressionLimits | undefined,
   issues: SourceIssue[],
-): CompiledRule[] {
+): Array<CompiledRule | CompiledHook> {
   const source = parseSourceFile(display, readFileSync(file, 'utf8'))
   if (source.issues.length > 0) {
     issues.push(...source.issues)
@@ -94,7 +113,7 @@ function loadRuleFile(
     })
     return []
   }
-  const parsed = ruleFileSchema.safeParse(source.value, { reportInput: true })
+  const parsed = parseRuleFile(source.value)
   if (!parsed.success) {
     issues.push(...zodIssuesToSourceIssues(source, parsed.error))
     // The schema failed, but JSONata mistakes elsewhere in the file are worth reporting in the same pass.
@@ -123,8 +142,8 @@ function loadRuleFile(
   const list = Array.isArray(parsed.data) ? parsed.data : [parsed.data]
   const isList = Array.isArray(parsed.data)
   const stem = basename(file, extname(file))
-  const out: CompiledRule[] = []
-  list.forEach((definition: RuleDefinition, index) => {
+  const out: Array<CompiledRule | CompiledHook> = []
+  list.forEach((definition: AnyRuleDefinition, index) => {
     const prefix = isList ? [index] : []
     let name = definition.name
     if (name === undefined) {
@@ -149,7 +168,9 @@ function loadRuleFile(
       }
     }
     const compileIssues: CompileIssue[] = []
-    const rule = compileRule(definition, name, display, { env, limits }, compileIssues)
+    const rule = isHookRule(definition)
+      ? compileHook(definition, name, display, { env, limits }, compileIssues)
+      : compileRule(definition, name, display, { env, limits }, compileIssues)
     for (const issue of compileIssues) {
       const path = [...prefix, ...issue.path]
       const pos = source.locate(path)

@@ -62,6 +62,7 @@ export function createRuleReloader(options: RuleReloaderOptions): RuleReloader {
       loaded = {
         dir: options.dir,
         rules: [],
+        hooks: [],
         files: [],
         issues: [{ file: options.dir, field: '', message: (err as Error).message }],
       }
@@ -76,7 +77,7 @@ export function createRuleReloader(options: RuleReloaderOptions): RuleReloader {
       )
       return { ok: false, rules: before.rules.length, issues: loaded.issues, added: [], removed: [], changed: [] }
     }
-    const next = createRuleSet(loaded.rules)
+    const next = createRuleSet(loaded.rules, loaded.hooks)
     const oldByName = new Map(before.rules.map((r) => [r.name, JSON.stringify(r.definition)]))
     const newNames = new Set(next.rules.map((r) => r.name))
     const added = next.rules.filter((r) => !oldByName.has(r.name)).map((r) => r.name)

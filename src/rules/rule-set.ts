@@ -1,8 +1,10 @@
 // The active rules and the topic matcher over their filters: which rules a message goes to, and which
-// MQTT subscriptions that needs (one per distinct filter, at the highest QoS any rule asks for).
+// MQTT subscriptions that needs (one per distinct filter, at the highest QoS any rule asks for). Hook rules
+// (HTTP in, MQTT out) are kept beside them, by URL name, and take no part in MQTT matching.
 import type { TopicMatcher } from '../topics/matcher.js'
 import { createTrieMatcher } from '../topics/trie-matcher.js'
 import type { CompiledRule } from './compile.js'
+import type { CompiledHook } from './compile-hook.js'
 
 export interface RuleMatch {
   rule: CompiledRule
@@ -21,9 +23,13 @@ export interface RuleSet {
   /** Subscriptions to hold on the broker: filter (with $share prefix where shared) → QoS. */
   subscriptions(): Map<string, 0 | 1 | 2>
   get(name: string): CompiledRule | undefined
+  readonly hooks: readonly CompiledHook[]
+  /** The hook served at POST /v1/hooks/<name>. */
+  hook(name: string): CompiledHook | undefined
 }
 
-export function createRuleSet(rules: readonly CompiledRule[]): RuleSet {
+export function createRuleSet(rules: readonly CompiledRule[], hooks: readonly CompiledHook[] = []): RuleSet {
+  const hooksByName = new Map(hooks.map((hook) => [hook.hook, hook]))
   const matcher: TopicMatcher<{ rule: CompiledRule; subscription: string }> = createTrieMatcher()
   const byName = new Map<string, CompiledRule>()
   for (const rule of rules) {
@@ -61,5 +67,7 @@ export function createRuleSet(rules: readonly CompiledRule[]): RuleSet {
       return out
     },
     get: (name) => byName.get(name),
+    hooks,
+    hook: (name) => hooksByName.get(name),
   }
 }

@@ -2,6 +2,7 @@
 // `hookbridge schema` publishes it as JSON Schema for editors.
 import { z } from 'zod'
 import { retryPolicySchema } from '../delivery/retry-schema.js'
+import { hookPublishSchema, hookSourceSchema, isHookRuleInput } from './hook-schema.js'
 import { cloudEventsSchema, mqttTargetSchema, replySchema, signSchema } from './output-schema.js'
 
 export const ruleNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -25,6 +26,20 @@ export const httpTargetSchema = z
     sign: signSchema.optional(),
     cloudEvents: cloudEventsSchema.optional(),
     reply: replySchema.optional(),
+    batch: z
+      .object({
+        maxMessages: z.number().int().min(1).default(100),
+        maxBytes: z.number().int().min(1).default(1_048_576).describe('Sum of the bodies in one batch'),
+        maxWaitMs: z.number().int().min(0).max(600_000).default(1000).describe('How long the first message waits'),
+        aggregate: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('JSONata over the array of bodies: the request body (default: the array itself)'),
+      })
+      .strict()
+      .optional()
+      .describe('Send up to maxMessages messages in one request; each counts as delivered when the batch is'),
   })
   .strict()
 
@@ -81,5 +96,49 @@ export type RuleDefinition = z.output<typeof ruleSchema>
 export type HttpTargetDefinition = z.output<typeof httpTargetSchema>
 export type TargetDefinition = z.output<typeof targetSchema>
 
+/** An inbound hook: HTTP request -> verify -> transform -> one MQTT publish. */
+export const hookRuleSchema = z
+  .object({
+    $schema: ruleSchema.shape.$schema,
+    name: ruleSchema.shape.name,
+    description: ruleSchema.shape.description,
+    enabled: ruleSchema.shape.enabled,
+    from: hookSourceSchema,
+    transform: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'JSONata over the request (body, bodyBase64, headers, query, ...): the payload; no result publishes nothing',
+      ),
+    publish: hookPublishSchema,
+  })
+  .strict()
+  .meta({ id: 'HookRule', title: 'hookbridge inbound hook rule' })
+
+export type HookRuleDefinition = z.output<typeof hookRuleSchema>
+export type AnyRuleDefinition = RuleDefinition | HookRuleDefinition
+
+const anyRuleSchema = z.union([ruleSchema, hookRuleSchema])
+
 /** A rule file holds one rule or a list of rules. */
-export const ruleFileSchema = z.union([ruleSchema, z.array(ruleSchema).min(1)])
+export const ruleFileSchema = z.union([anyRuleSchema, z.array(anyRuleSchema).min(1)])
+
+export function isHookRule(rule: AnyRuleDefinition): rule is HookRuleDefinition {
+  return 'hook' in rule.from
+}
+
+/**
+ * Check a rule file's contents, each rule against the form its `from` asks for (MQTT topic or HTTP hook), so that
+ * errors speak of that form rather than of whichever branch of the union came first.
+ */
+export function parseRuleFile(value: unknown): z.ZodSafeParseResult<AnyRuleDefinition | AnyRuleDefinition[]> {
+  const formOf = (rule: unknown): z.ZodType<AnyRuleDefinition> => (isHookRuleInput(rule) ? hookRuleSchema : ruleSchema)
+  const schema =
+    Array.isArray(value) && value.length > 0
+      ? z.tuple(value.map(formOf) as [z.ZodType<AnyRuleDefinition>, ...z.ZodType<AnyRuleDefinition>[]])
+      : Array.isArray(value)
+        ? ruleFileSchema
+        : formOf(value)
+  return schema.safeParse(value, { reportInput: true }) as z.ZodSafeParseResult<AnyRuleDefinition | AnyRuleDefinition[]>
+}

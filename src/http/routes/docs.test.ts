@@ -23,6 +23,9 @@ describe('API description', () => {
         '/v1/dlq/purge',
         '/v1/rules',
         '/v1/rules/{name}/dry-run',
+        '/v1/rules/reload',
+        '/v1/hooks/{name}',
+        '/v1/request/{topic}',
       ].sort(),
     )
     const raw = doc.paths['/v1/publish/{topic}'].post
