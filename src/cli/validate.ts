@@ -10,7 +10,7 @@ export function runValidate(dir: string): number {
     )
     return 1
   }
-  const names = loaded.rules.map((r) => r.name)
+  const names = [...loaded.rules.map((r) => r.name), ...loaded.hooks.map((h) => h.name)].sort()
   process.stdout.write(`${dir}: ${names.length} rule${names.length === 1 ? '' : 's'} OK (${names.join(', ')})\n`)
   return 0
 }

@@ -12,7 +12,7 @@ import { type CompiledReply, loopingFilter } from '../rules/compile-outputs.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { Job } from '../spool/spool.js'
 import { extractParams, validateTopic } from '../topics/filter.js'
-import { createEnvelope, decodePayload } from '../transform/envelope.js'
+import { createEnvelope, decodePayload, extendEnvelope } from '../transform/envelope.js'
 import { evaluateFor } from '../transform/jsonata.js'
 import { traceContext } from '../transform/republish.js'
 import { isMqttRequest, type PublishFunction } from './mqtt-target.js'
@@ -89,7 +89,7 @@ export function createReplyPublisher(options: ReplyPublisherOptions): ReplyPubli
       body: decodePayload(result.body ?? Buffer.alloc(0)).value,
     }
     // The request's fields (topic, params, payload, ...) stay visible beside the response's, as in templates.
-    const input = Object.assign(Object.create(envelope) as object, response, { request: envelope })
+    const input = extendEnvelope(envelope, { ...response, request: envelope })
     const responseTopic = message.properties?.responseTopic
     const topic = reply.topic
       ? await reply.topic.render(input)

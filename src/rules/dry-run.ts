@@ -1,7 +1,7 @@
 // One message through one rule, exactly as ingest would take it (same matching, same prepareDeliveries), but
 // nothing is stored or sent. Used by fixtures (`hookbridge test`) and POST /v1/rules/{name}/dry-run.
 import type { SourceMessage } from '../spool/spool.js'
-import { createEnvelope, type DecodedPayload, decodePayload } from '../transform/envelope.js'
+import { createEnvelope, type DecodedPayload, decodePayload, extendEnvelope } from '../transform/envelope.js'
 import { evaluateFor } from '../transform/jsonata.js'
 import { prepareDeliveries } from '../transform/prepare.js'
 import { compileTemplate, type Template } from '../transform/template.js'
@@ -67,7 +67,7 @@ async function templateInput(
   const envelope = createEnvelope(message, decoded, params)
   if (!rule.transform) return envelope
   const result = await evaluateFor(rule.name, 'transform', rule.transform, envelope)
-  return Object.assign(Object.create(envelope) as object, { result })
+  return extendEnvelope(envelope, { result })
 }
 
 /** The template rendered again with every `${env:NAME}` value replaced, so no secret leaves the process. */

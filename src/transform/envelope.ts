@@ -90,3 +90,21 @@ export function createEnvelope(
   })
   return envelope as Envelope
 }
+
+/**
+ * The envelope with more fields (e.g. the transform's `result`), as an object of its own: JSONata does not read
+ * through prototypes. `payloadBase64` stays lazy.
+ */
+export function extendEnvelope(envelope: Envelope, extra: Record<string, unknown>): Envelope & Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    topic: envelope.topic,
+    params: envelope.params,
+    payload: envelope.payload,
+    qos: envelope.qos,
+    retain: envelope.retain,
+    properties: envelope.properties,
+    receivedAt: envelope.receivedAt,
+  }
+  Object.defineProperty(out, 'payloadBase64', { enumerable: true, get: () => envelope.payloadBase64 })
+  return Object.assign(out, extra) as Envelope & Record<string, unknown>
+}

@@ -113,3 +113,17 @@ describe('trace context', () => {
     expect(out.kind === 'jobs' && out.jobs[0]!.request.headers.other).toBeUndefined()
   })
 })
+
+describe('templates after a transform', () => {
+  it('evaluate real JSONata expressions over the envelope and the result', async () => {
+    const out = await prepare(
+      {
+        from: { topic: 'dev/+id/t' },
+        transform: '{ "level": "high" }',
+        to: { url: 'http://h/{params.id & "-" & result.level}', headers: { 'x-topic': '{$uppercase(topic)}' } },
+      },
+      message('{}'),
+    )
+    expect(out.kind === 'jobs' && out.jobs[0]!.request).toMatchObject({ url: 'http://h/d1-high', headers: { 'x-topic': 'DEV/D1/T' } })
+  })
+})

@@ -4,7 +4,7 @@ import { HookbridgeError, isHookbridgeError } from '../errors.js'
 import type { CompiledHttpTarget, CompiledRule } from '../rules/compile.js'
 import type { NewJob, OutgoingRequest, SourceMessage } from '../spool/spool.js'
 import { applyCloudEvents } from './cloud-events.js'
-import { createEnvelope, type DecodedPayload, type Envelope } from './envelope.js'
+import { createEnvelope, type DecodedPayload, type Envelope, extendEnvelope } from './envelope.js'
 import { evaluateFor } from './jsonata.js'
 import { buildMqttRequest } from './republish.js'
 import { type Template, TemplateError } from './template.js'
@@ -36,7 +36,7 @@ export async function prepareDeliveries(
       if (result === undefined) return { kind: 'skipped', reason: 'empty-transform' }
       body = Buffer.from(JSON.stringify(result))
       contentType = 'application/json'
-      templateInput = Object.assign(Object.create(envelope) as object, { result })
+      templateInput = extendEnvelope(envelope, { result })
     } else {
       body = message.payload
       contentType = rawContentType(message, decoded)
