@@ -114,6 +114,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
           retry: rule.retry,
           timeoutMs: target?.timeoutMs ?? config.delivery.timeoutMs,
           signingKeys: target?.kind === 'http' ? target.signingKeys : undefined,
+          batch: target?.kind === 'http' ? target.batch : undefined,
           loopingFilter: (topic) => loopingFilter(rule.filters, topic),
         }
       },

@@ -3,6 +3,7 @@
 // by a timer for the next retry that falls due.
 import type { Logger } from '../observability/logger.js'
 import type { AttemptRecord, Job, Spool } from '../spool/spool.js'
+import { attemptOf, type BatchSettings, createBatcher, requestOf, type DeliveryUnit as Unit } from './batcher.js'
 import { isMqttRequest, type PublishFunction, publishJob } from './mqtt-target.js'
 import { type AttemptOutcome, type Decision, decide } from './retry-policy.js'
 import { defaultRetryPolicy, type RetryPolicy } from './retry-schema.js'
@@ -16,6 +17,8 @@ export interface DeliveryTarget {
   signingKeys?: readonly Uint8Array[]
   /** For an MQTT target: the rule's filter that a topic would loop back through, if any. */
   loopingFilter?(topic: string): string | undefined
+  /** An HTTP target's batching: its jobs are sent together (see batcher.ts). */
+  batch?: BatchSettings
 }
 
 export interface DeliveryEvent {
@@ -57,7 +60,9 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   const { spool, sender, logger } = options
   const now = options.now ?? Date.now
   const random = options.random ?? Math.random
-  const perOrigin = new Map<string, { active: number; waiting: Job[] }>()
+  // A unit is sent as one request: a lone job, or a batch of jobs sharing (rule, target, method, url).
+  const perOrigin = new Map<string, { active: number; waiting: Unit[] }>()
+  const batcher = createBatcher({ flush: (jobs, batch) => admit({ jobs, batch }) })
   let leased = 0
   let active = 0
   let running = false
@@ -79,8 +84,12 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     if (room > 0) {
       const jobs = spool.lease(room, now())
       leased += jobs.length
-      for (const job of jobs) admit(job)
+      for (const job of jobs) {
+        if (!batcher.offer(job, options.targetOf(job)?.batch)) admit({ jobs: [job] })
+      }
     }
+    // Jobs waiting in batches hold leases: when they fill maxInFlight, send them rather than wait for more.
+    if (leased >= options.maxInFlight) batcher.flushAll()
     armTimer()
   }
 
@@ -100,25 +109,26 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     )
   }
 
-  function admit(job: Job): void {
+  function admit(unit: Unit): void {
+    const first = unit.jobs[0]!
     // All MQTT jobs go to one broker: they share one origin's concurrency.
-    const key = isMqttRequest(job.request) ? 'mqtt:' : originOf(job.request.url)
+    const key = isMqttRequest(first.request) ? 'mqtt:' : originOf(first.request.url)
     let slot = perOrigin.get(key)
     if (!slot) {
       slot = { active: 0, waiting: [] }
       perOrigin.set(key, slot)
     }
-    if (slot.active < options.concurrencyPerOrigin) start(job, key, slot)
-    else slot.waiting.push(job)
+    if (slot.active < options.concurrencyPerOrigin) start(unit, key, slot)
+    else slot.waiting.push(unit)
   }
 
-  function start(job: Job, key: string, slot: { active: number; waiting: Job[] }): void {
+  function start(unit: Unit, key: string, slot: { active: number; waiting: Unit[] }): void {
     slot.active++
     active++
-    void attempt(job).finally(() => {
+    void attempt(unit).finally(() => {
       slot.active--
       active--
-      leased--
+      leased -= unit.jobs.length
       const next = running ? slot.waiting.shift() : undefined
       if (next) start(next, key, slot)
       else if (slot.active === 0 && slot.waiting.length === 0) perOrigin.delete(key)
@@ -127,15 +137,19 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     })
   }
 
-  async function attempt(job: Job): Promise<void> {
+  async function attempt({ jobs, batch }: Unit): Promise<void> {
+    const job = jobs[0]!
     const target = options.targetOf(job)
     const policy = target?.retry ?? defaultRetryPolicy
     const timeoutMs = target?.timeoutMs ?? options.defaultTimeoutMs
     const startedAt = now()
     const mqtt = isMqttRequest(job.request)
-    const result = mqtt
+    const prepared = mqtt ? undefined : await requestOf(jobs, batch)
+    const result: SendResult = !prepared
       ? await publishJob(job.request, options.publish, target?.loopingFilter ?? noLoop, job.rule)
-      : await sender.send(signRequest(job.request, job.id, target?.signingKeys ?? [], startedAt), timeoutMs)
+      : 'error' in prepared
+        ? { error: prepared.error, durationMs: 0 }
+        : await sender.send(signRequest(prepared.request, prepared.id, target?.signingKeys ?? [], startedAt), timeoutMs)
     const record: AttemptRecord = { at: startedAt, durationMs: result.durationMs }
     let outcome: AttemptOutcome | undefined
     if (result.error) {
@@ -154,9 +168,11 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
           : { status: result.status!, retryAfterMs: result.retryAfterMs }
     }
     // No outcome to weigh: the broker acknowledged the MQTT job.
-    const decision: Decision = outcome
-      ? decide(policy, { attempts: job.attempts + 1, createdAt: job.createdAt }, outcome, now(), random)
-      : { action: 'done' }
+    const decision: Decision = outcome ? decide(policy, attemptOf(jobs), outcome, now(), random) : { action: 'done' }
+    for (const job of jobs) settle(job, result, record, decision)
+  }
+
+  function settle(job: Job, result: SendResult, record: AttemptRecord, decision: Decision): void {
     try {
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
@@ -199,12 +215,12 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       running = false
       if (timer) clearTimeout(timer)
       timer = undefined
-      // Jobs waiting for an origin slot were never sent: hand them back at once.
-      for (const slot of perOrigin.values()) {
-        for (const job of slot.waiting.splice(0)) {
-          spool.release(job.id)
-          leased--
-        }
+      // Jobs waiting for a batch or an origin slot were never sent: hand them back at once.
+      const unsent = batcher.drain()
+      for (const slot of perOrigin.values()) for (const unit of slot.waiting.splice(0)) unsent.push(...unit.jobs)
+      for (const job of unsent) {
+        spool.release(job.id)
+        leased--
       }
       if (active > 0) {
         await new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 // A validated rule definition turned into what the message path runs: parsed filters, compiled JSONata,
 // compiled URL and header templates. Everything that can fail fails here, at load, not per message.
+import type { BatchSettings } from '../delivery/batcher.js'
 import { defaultRetryPolicy, type RetryPolicy } from '../delivery/retry-schema.js'
 import { isHookbridgeError } from '../errors.js'
 import { type ParsedFilter, parseFilter } from '../topics/filter.js'
@@ -30,6 +31,8 @@ export interface CompiledHttpTarget {
   signingKeys?: readonly Buffer[]
   cloudEvents?: CompiledCloudEvents
   reply?: CompiledReply
+  /** Send the target's messages in batches (the aggregate compiled once, here). */
+  batch?: BatchSettings
 }
 
 export type CompiledTarget = CompiledHttpTarget | CompiledMqttTarget
@@ -193,6 +196,16 @@ function compileTarget(
   const signingKeys = compileSigningKeys(target.sign, base, options, issues)
   const cloudEvents = compileCloudEvents(target, context.rule, base, options, issues)
   const reply = compileReply(target.reply, context.filters, base, options, issues)
+  let batch: BatchSettings | undefined
+  if (target.batch) {
+    const { aggregate, ...limits } = target.batch
+    batch = limits
+    try {
+      if (aggregate !== undefined) batch.aggregate = compileExpression(aggregate, options.limits)
+    } catch (err) {
+      issues.push({ path: [...base, 'batch', 'aggregate'], message: (err as Error).message })
+    }
+  }
   if (issues.length > before || !url) return undefined
   return {
     kind: 'http',
@@ -205,6 +218,7 @@ function compileTarget(
     ...(signingKeys && { signingKeys }),
     ...(cloudEvents && { cloudEvents }),
     ...(reply && { reply }),
+    ...(batch && { batch }),
   }
 }
 
