@@ -52,6 +52,18 @@ export function listRuleFiles(dir: string): string[] {
   return out
 }
 
+/** The rules directory and its subdirectories (the ones listRuleFiles walks). */
+export function listRuleDirs(dir: string): string[] {
+  const out = [dir]
+  for (let i = 0; i < out.length; i++) {
+    for (const entry of readdirSync(out[i]!, { withFileTypes: true })) {
+      if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules')
+        out.push(join(out[i]!, entry.name))
+    }
+  }
+  return out
+}
+
 export function loadRules(dir: string, options: LoadRulesOptions = {}): LoadedRules {
   const env = options.env ?? process.env
   const files = listRuleFiles(dir)

@@ -5,7 +5,7 @@ import { type FSWatcher, watch } from 'node:fs'
 import { formatIssue, type SourceIssue } from '../config/source-file.js'
 import type { Logger } from '../observability/logger.js'
 import type { ExpressionLimits } from '../transform/jsonata.js'
-import { loadRules } from './load.js'
+import { isRuleFile, listRuleDirs, loadRules } from './load.js'
 import { createRuleSet, type RuleSet } from './rule-set.js'
 
 export interface ReloadResult {
@@ -49,7 +49,61 @@ export interface RuleReloader {
 export function createRuleReloader(options: RuleReloaderOptions): RuleReloader {
   const { logger } = options
   const state: ReloadState = { version: 1, lastReloadAt: Date.now(), lastErrors: [], failedReloads: 0 }
-  let watcher: FSWatcher | undefined
+  // One plain (non-recursive) watcher per directory of rule files: Node 20's recursive watching on Linux walks
+  // the tree on every event, which a spool or anything busy inside the rules directory would make costly.
+  const watchers = new Map<string, FSWatcher>()
+  let watching = false
+
+  const scheduleReload = () => {
+    if (timer) clearTimeout(timer)
+    timer = setTimeout(() => {
+      timer = undefined
+      reload('files changed').catch((err: unknown) => logger.error({ err }, 'rule reload failed'))
+    }, options.debounceMs ?? 200)
+  }
+
+  function refreshWatchers(): void {
+    if (!watching) return
+    let dirs: Set<string>
+    try {
+      dirs = new Set(listRuleDirs(options.dir))
+    } catch (err) {
+      logger.warn(
+        { err: (err as Error).message },
+        'cannot watch the rules directory; reload with SIGHUP or POST /v1/rules/reload',
+      )
+      return
+    }
+    for (const [dir, watcher] of watchers) {
+      if (!dirs.has(dir)) {
+        watcher.close()
+        watchers.delete(dir)
+      }
+    }
+    for (const dir of dirs) {
+      if (watchers.has(dir)) continue
+      try {
+        const watcher = watch(dir, (_event, name) => {
+          // Rule files, and names without an extension (a directory appearing or going); not spool files & co.
+          if (name === null || isRuleFile(name) || !name.includes('.')) scheduleReload()
+        })
+        watcher.on('error', () => {
+          watcher.close()
+          watchers.delete(dir)
+        })
+        watchers.set(dir, watcher)
+      } catch (err) {
+        logger.warn({ dir, err: (err as Error).message }, 'cannot watch a rules directory; reload with SIGHUP')
+      }
+    }
+  }
+
+  function reload(reason: string): Promise<ReloadResult> {
+    const result = chain.then(() => run(reason))
+    chain = result.catch(() => undefined)
+    void result.finally(refreshWatchers)
+    return result
+  }
   let timer: NodeJS.Timeout | undefined
   // Reloads run one after another: a file event during a reload triggers one more afterwards.
   let chain: Promise<unknown> = Promise.resolve()
@@ -94,35 +148,16 @@ export function createRuleReloader(options: RuleReloaderOptions): RuleReloader {
   }
 
   return {
-    reload(reason) {
-      const result = chain.then(() => run(reason))
-      chain = result.catch(() => undefined)
-      return result
-    },
+    reload,
     watch() {
-      if (watcher) return
-      try {
-        watcher = watch(options.dir, { recursive: true }, () => {
-          if (timer) clearTimeout(timer)
-          timer = setTimeout(() => {
-            timer = undefined
-            this.reload('files changed').catch((err: unknown) => logger.error({ err }, 'rule reload failed'))
-          }, options.debounceMs ?? 200)
-        })
-        watcher.on('error', (err) =>
-          logger.warn({ err: err.message }, 'watching the rules directory failed; reload with SIGHUP'),
-        )
-      } catch (err) {
-        logger.warn(
-          { err: (err as Error).message },
-          'cannot watch the rules directory; reload with SIGHUP or POST /v1/rules/reload',
-        )
-      }
+      watching = true
+      refreshWatchers()
     },
     close() {
+      watching = false
       if (timer) clearTimeout(timer)
-      watcher?.close()
-      watcher = undefined
+      for (const watcher of watchers.values()) watcher.close()
+      watchers.clear()
     },
     state,
   }
