@@ -124,6 +124,9 @@ describe('templates after a transform', () => {
       },
       message('{}'),
     )
-    expect(out.kind === 'jobs' && out.jobs[0]!.request).toMatchObject({ url: 'http://h/d1-high', headers: { 'x-topic': 'DEV/D1/T' } })
+    expect(out.kind === 'jobs' && out.jobs[0]!.request).toMatchObject({
+      url: 'http://h/d1-high',
+      headers: { 'x-topic': 'DEV/D1/T' },
+    })
   })
 })
