@@ -1,6 +1,5 @@
 // Composition root: config -> rules -> spool -> broker -> MQTT connection -> ingest -> delivery -> HTTP API.
 // Starts the parts in that order and stops them in reverse, so no message is taken in that cannot be stored.
-import { mkdirSync } from 'node:fs'
 import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.js'
 import { assertSafeBinding } from './config/api-schema.js'
 import { type Config, expressionLimitsOf } from './config/schema.js'
@@ -21,15 +20,15 @@ import { createRequester, type Requester } from './mqtt/request-reply.js'
 import { createSubscriptionManager, type SubscriptionManager } from './mqtt/subscriptions.js'
 import type { Logger } from './observability/logger.js'
 import { createMetrics, type Metrics, outcomeClass } from './observability/metrics.js'
+import { createReadiness } from './observability/readiness.js'
 import { loopingFilter } from './rules/compile-outputs.js'
 import { loadRulesOrThrow } from './rules/load.js'
 import { createRuleReloader, type RuleReloader } from './rules/reloader.js'
 import { createRuleSet, type RuleSet } from './rules/rule-set.js'
 import { createBackpressure } from './spool/backpressure.js'
-import { createMemorySpool } from './spool/memory-spool.js'
+import { openSpool } from './spool/open.js'
 import type { Spool } from './spool/spool.js'
 import { spoolFile } from './spool/spool-file.js'
-import { createSqliteSpool } from './spool/sqlite-spool.js'
 
 import { version } from './version.js'
 
@@ -253,26 +252,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     }
     worker.start()
 
-    const readiness = (): Readiness => {
-      const refused = [...subscriptions!.refused.keys()]
-      const checks: Readiness['checks'] = {
-        broker: mqtt.client.connected ? { ok: true } : { ok: false, detail: `not connected to ${redactUrl(url)}` },
-        subscriptions: subscriptions!.isSettled()
-          ? refused.length === 0
-            ? { ok: true }
-            : { ok: false, detail: `the broker refused: ${refused.join(', ')}` }
-          : { ok: false, detail: 'waiting for the broker to confirm subscriptions' },
-        rules:
-          reloader.state.lastErrors.length === 0
-            ? { ok: true, detail: `${ruleSet.rules.length} rule(s) loaded` }
-            : {
-                // The previous good rules keep running: still ready, but the failed reload is shown.
-                ok: true,
-                detail: `${ruleSet.rules.length} rule(s) running; the last reload failed: ${reloader.state.lastErrors.map(formatIssue).join('; ')}`,
-              },
-      }
-      return { ready: Object.values(checks).every((c) => c.ok), checks }
-    }
+    const readiness = createReadiness({
+      url,
+      connected: () => mqtt.client.connected,
+      subscriptions,
+      rulesRunning: () => ruleSet.rules.length,
+      lastReloadErrors: () => reloader.state.lastErrors,
+    })
 
     const app = createApp({
       config: config.api,
@@ -316,18 +302,6 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     await stopAll()
     throw err
   }
-}
-
-function openSpool(config: Readonly<Config>, logger: Logger): Spool {
-  if (config.spool.mode === 'memory') {
-    logger.warn('spool.mode is memory: messages not yet delivered are lost if hookbridge stops or crashes')
-    return createMemorySpool()
-  }
-  mkdirSync(config.dataDir, { recursive: true })
-  const spool = createSqliteSpool({ file: spoolFile(config), groupCommitMs: config.spool.groupCommitMs })
-  const stats = spool.stats(Date.now())
-  logger.info({ file: spoolFile(config), pending: stats.depth, deadLetters: stats.deadLetters }, 'durable spool open')
-  return spool
 }
 
 export type { RuleSet }
