@@ -21,7 +21,9 @@ export interface CompiledHttpTarget {
   kind: 'http'
   /** Stable name of the target within its rule ('0', '1', ...). */
   name: string
+  /** The method, or 'POST' when `methodTemplate` computes it per message. */
   method: string
+  methodTemplate?: Template
   url: Template
   headers: ReadonlyArray<readonly [string, Template]>
   timeoutMs: number | undefined
@@ -206,11 +208,13 @@ function compileTarget(
       issues.push({ path: [...base, 'batch', 'aggregate'], message: (err as Error).message })
     }
   }
+  const methodTemplate = target.method.includes('{') ? template([...base, 'method'], target.method) : undefined
   if (issues.length > before || !url) return undefined
   return {
     kind: 'http',
     name,
-    method: target.method,
+    method: methodTemplate ? 'POST' : target.method,
+    ...(methodTemplate && { methodTemplate }),
     url,
     headers,
     timeoutMs: target.timeoutMs,

@@ -7,12 +7,19 @@ import { cloudEventsSchema, mqttTargetSchema, replySchema, signSchema } from './
 
 export const ruleNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
-const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+export const httpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
+const httpMethod = z.enum(httpMethods)
 
 export const httpTargetSchema = z
   .object({
     url: z.string().min(1).describe('Webhook URL; {expression} parts are computed from the message (URL-encoded)'),
-    method: z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), httpMethod).default('POST'),
+    method: z
+      .preprocess(
+        (v) => (typeof v === 'string' && !v.includes('{') ? v.toUpperCase() : v),
+        z.union([httpMethod, z.string().regex(/\{.+\}/, 'expected GET, POST, PUT, PATCH, DELETE or a {template}')]),
+      )
+      .default('POST')
+      .describe('GET, POST, PUT, PATCH or DELETE, or a {template} that computes one of them per message'),
     headers: z
       .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string())
       .default({})

@@ -130,3 +130,24 @@ describe('templates after a transform', () => {
     })
   })
 })
+
+describe('computed method', () => {
+  it('computes the HTTP method per message, and fails clearly on a method that is not one', async () => {
+    const rule = {
+      from: { topic: 'x' },
+      to: { url: 'http://h/x', method: '{payload.deleted ? "delete" : "put"}' },
+    }
+    const del = await prepare(rule, message('{"deleted":true}'))
+    expect(del.kind === 'jobs' && del.jobs[0]!.request.method).toBe('DELETE')
+    expect(del.kind === 'jobs' && del.jobs[0]!.request.body.length).toBe(0)
+    const put = await prepare(rule, message('{"deleted":false}'))
+    expect(put.kind === 'jobs' && put.jobs[0]!.request.method).toBe('PUT')
+    const bad = await prepare(
+      { from: { topic: 'x' }, to: { url: 'http://h/x', method: '{payload.m}' } },
+      message('{"m":"TRACE"}'),
+    )
+    expect(bad.kind === 'failed' && bad.error.message).toMatch(
+      /to\.method.*"TRACE" is not one of GET, POST, PUT, PATCH, DELETE/,
+    )
+  })
+})

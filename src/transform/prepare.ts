@@ -2,6 +2,7 @@
 // The result is delivery jobs for the spool, a skip, or a failure that is dead-lettered with the message.
 import { HookbridgeError, isHookbridgeError } from '../errors.js'
 import type { CompiledHttpTarget, CompiledRule } from '../rules/compile.js'
+import { httpMethods } from '../rules/schema.js'
 import type { NewJob, OutgoingRequest, SourceMessage } from '../spool/spool.js'
 import { applyCloudEvents } from './cloud-events.js'
 import { createEnvelope, type DecodedPayload, type Envelope, extendEnvelope } from './envelope.js'
@@ -137,9 +138,10 @@ async function buildRequest(
       throw templateFailure(rule, `to.headers.${name}`, err)
     }
   }
-  const hasBody = target.method !== 'GET' && target.method !== 'DELETE'
+  const method = target.methodTemplate ? await computedMethod(rule, target.methodTemplate, input) : target.method
+  const hasBody = method !== 'GET' && method !== 'DELETE'
   if (!hasBody) delete headers['content-type']
-  return { method: target.method, url, headers, body: hasBody ? body : Buffer.alloc(0) }
+  return { method, url, headers, body: hasBody ? body : Buffer.alloc(0) }
 }
 
 /** W3C trace context carried as MQTT 5 user properties continues in the webhook's headers. */
@@ -161,6 +163,23 @@ async function renderField(rule: CompiledRule, field: string, template: Template
   } catch (err) {
     throw templateFailure(rule, field, err)
   }
+}
+
+async function computedMethod(rule: CompiledRule, template: Template, input: unknown): Promise<string> {
+  let method: string
+  try {
+    method = (await template.render(input)).trim().toUpperCase()
+  } catch (err) {
+    throw templateFailure(rule, 'to.method', err)
+  }
+  if (!(httpMethods as readonly string[]).includes(method)) {
+    throw new HookbridgeError('HOOKBRIDGE_TEMPLATE_FAILED', {
+      rule: rule.name,
+      field: 'to.method',
+      detail: `"${method}" is not one of ${httpMethods.join(', ')}`,
+    })
+  }
+  return method
 }
 
 function templateFailure(rule: CompiledRule, field: string, err: unknown): HookbridgeError {
