@@ -29,6 +29,7 @@ import { createBackpressure } from './spool/backpressure.js'
 import { openSpool } from './spool/open.js'
 import type { Spool } from './spool/spool.js'
 import { spoolFile } from './spool/spool-file.js'
+import { reprepare } from './transform/reprepare.js'
 
 import { version } from './version.js'
 
@@ -105,6 +106,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       defaultTimeoutMs: config.delivery.timeoutMs,
       maxInFlight: config.delivery.maxInFlight,
       concurrencyPerOrigin: config.delivery.concurrencyPerOrigin,
+      reprepare: (job) => reprepare(ruleSet, job),
       targetOf(job) {
         const rule = ruleSet.get(job.rule)
         const target = rule?.targets.find((t) => t.name === job.target)

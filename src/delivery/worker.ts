@@ -1,8 +1,11 @@
 // Workers: lease due jobs from the spool, send each (bounded per origin and in all), then complete, retry or
 // dead-letter it as the rule's retry policy decides. Event driven: woken by new jobs, by finished requests and
 // by a timer for the next retry that falls due.
+
+import type { HookbridgeError } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
-import type { AttemptRecord, Job, Spool } from '../spool/spool.js'
+import type { AttemptRecord, Job, OutgoingRequest, Spool } from '../spool/spool.js'
+import { UNPREPARED } from '../transform/prepare.js'
 import { attemptOf, type BatchSettings, createBatcher, requestOf, type DeliveryUnit as Unit } from './batcher.js'
 import { isMqttRequest, type PublishFunction, publishJob } from './mqtt-target.js'
 import { type AttemptOutcome, type Decision, decide } from './retry-policy.js'
@@ -41,6 +44,8 @@ export interface WorkerOptions {
   defaultTimeoutMs: number
   maxInFlight: number
   concurrencyPerOrigin: number
+  /** Computes again the request of a job that failed at intake (see UNPREPARED in transform/prepare.ts). */
+  reprepare?(job: Job): Promise<{ request: OutgoingRequest } | { error: HookbridgeError } | { skipped: true }>
   /** Told about each attempt (metrics, replies). */
   onAttempt?(event: DeliveryEvent): void
   now?: () => number
@@ -85,7 +90,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       const jobs = spool.lease(room, now())
       leased += jobs.length
       for (const job of jobs) {
-        if (!batcher.offer(job, options.targetOf(job)?.batch)) admit({ jobs: [job] })
+        if (job.request.method === UNPREPARED || !batcher.offer(job, options.targetOf(job)?.batch))
+          admit({ jobs: [job] })
       }
     }
     // Jobs waiting in batches hold leases: when they fill maxInFlight, send them rather than wait for more.
@@ -137,7 +143,22 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     })
   }
 
-  async function attempt({ jobs, batch }: Unit): Promise<void> {
+  async function attempt(unit: Unit): Promise<void> {
+    if (unit.jobs[0]!.request.method === UNPREPARED) {
+      // A replayed dead letter that failed at intake: compute its request now, with the rule as it is now.
+      const fresh = options.reprepare ? await options.reprepare(unit.jobs[0]!) : undefined
+      if (!fresh || 'error' in fresh || 'skipped' in fresh) {
+        const result: SendResult =
+          fresh && 'error' in fresh ? { error: fresh.error, durationMs: 0 } : { status: 204, durationMs: 0 }
+        const record: AttemptRecord = { at: now(), durationMs: 0 }
+        if (result.error) Object.assign(record, { code: result.error.code, error: result.error.message })
+        const decision: Decision = result.error ? { action: 'dead', reason: result.error.message } : { action: 'done' }
+        settle(unit.jobs[0]!, result, record, decision)
+        return
+      }
+      unit = { jobs: [{ ...unit.jobs[0]!, request: fresh.request }] }
+    }
+    const { jobs, batch } = unit
     const job = jobs[0]!
     const target = options.targetOf(job)
     const policy = target?.retry ?? defaultRetryPolicy

@@ -90,6 +90,13 @@ export async function prepareDeliveries(
   }
 }
 
+/**
+ * The method of a job whose request could not be computed at intake: it holds only the original message. When
+ * such a dead letter is replayed, the worker computes the request again with the rule as it is then (fixed,
+ * say) instead of sending anything made up.
+ */
+export const UNPREPARED = 'UNPREPARED'
+
 /** One job per target holding the original message, to be dead-lettered so it can be inspected and replayed. */
 export function failedJobs(rule: CompiledRule, message: SourceMessage, messageId: string): NewJob[] {
   return rule.targets.map((target) => ({
@@ -98,7 +105,7 @@ export function failedJobs(rule: CompiledRule, message: SourceMessage, messageId
     target: target.name,
     orderKey: null,
     message,
-    request: { method: target.method, url: target.url.source, headers: {}, body: message.payload },
+    request: { method: UNPREPARED, url: '', headers: {}, body: message.payload },
   }))
 }
 

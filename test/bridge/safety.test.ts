@@ -1,7 +1,10 @@
 // A rule that goes wrong on a message never takes the process down: the message becomes a dead letter with
 // a code and its original bytes, and the next message is handled as usual.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
 import { startAedes, type TestBroker } from '../helpers/aedes.js'
 import { startTestBridge, type TestBridge } from '../helpers/bridge.js'
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js'
@@ -101,6 +104,47 @@ describe('dead letters published to MQTT', () => {
     } finally {
       await device.endAsync()
       await watcher.endAsync()
+      await hb.close()
+      await receiver.close()
+      await broker.close()
+    }
+  })
+})
+
+describe('replaying a message that failed at intake', () => {
+  it('computes the request again with the rule as fixed, keeping the delivery id', async () => {
+    const broker = await startAedes()
+    const receiver = await startReceiver()
+    const rule = (transform: string) => ({
+      from: { topic: 'calc/+id' },
+      transform,
+      to: { url: `${receiver.url}/calc/{params.id}` },
+    })
+    const hb = await startTestBridge({
+      mqttUrl: broker.url,
+      protocolVersion: 4,
+      rules: { calc: rule('payload.ok ? { "v": payload.v } : $error("not ok")') },
+    })
+    const device = await mqtt.connectAsync(broker.url, { protocolVersion: 4 })
+    try {
+      await device.publishAsync('calc/42', '{"ok":false,"v":7}', { qos: 1 })
+      const dead = await waitFor(() => hb.bridge.spool.listDeadLetters({ rule: 'calc' })[0], { what: 'dead letter' })
+      expect(dead.history[0]!.code).toBe('HOOKBRIDGE_TRANSFORM_FAILED')
+      expect(receiver.requests).toHaveLength(0)
+
+      writeFileSync(join(hb.rulesDir, 'calc.yaml'), stringify(rule('{ "v": payload.v }')))
+      expect((await hb.bridge.reloader.reload('test')).ok).toBe(true)
+      expect(hb.bridge.spool.replayDeadLetters([dead.id])).toBe(1)
+      hb.bridge.worker.notify()
+      await waitFor(() => receiver.requests.length === 1, { what: 'the replayed delivery' })
+      const request = receiver.requests[0]!
+      expect(request.path).toBe('/calc/42')
+      expect(JSON.parse(request.body.toString())).toEqual({ v: 7 })
+      expect(request.headers['x-hookbridge-delivery-id']).toBe(dead.id)
+      await waitFor(() => hb.bridge.spool.stats(Date.now()).depth === 0, { what: 'spool empty' })
+      expect(hb.bridge.spool.listDeadLetters({ rule: 'calc' })).toHaveLength(0)
+    } finally {
+      await device.endAsync()
       await hb.close()
       await receiver.close()
       await broker.close()
