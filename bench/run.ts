@@ -195,11 +195,13 @@ if (phases.has('backlog')) {
 if (phases.has('http')) {
   for (let rep = 1; rep <= profile.reps; rep++) {
     const order: Array<HttpPublishResult['system']> = rep % 2 ? ['hookbridge', 'raw-hono'] : ['raw-hono', 'hookbridge']
+    if (variantDist) order.splice(rep % 2, 0, 'hookbridge-variant')
     for (const system of order) {
       const execArgv = cpuProf
         ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpDir, 'profiles', `http-${system}`)}`]
         : undefined
-      const r = await measureHttpPublish(system, rep, profile, runDir, execArgv)
+      const variantCli = variantDist && resolve(variantDist, 'cli/main.js')
+      const r = await measureHttpPublish(system, rep, profile, runDir, execArgv, variantCli)
       log(
         `[http ${rep}/${profile.reps}] ${system}: ${Math.round(r.requestsPerSecond)} req/s, p99 ${r.p99Ms} ms` +
           `${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.error ? `, error: ${r.error}` : ''}`,
@@ -207,8 +209,9 @@ if (phases.has('http')) {
       results.httpPublish.reps.push(r)
     }
   }
-  for (const system of ['hookbridge', 'raw-hono'] as const) {
+  for (const system of ['hookbridge', 'hookbridge-variant', 'raw-hono'] as const) {
     const mine = results.httpPublish.reps.filter((r) => r.system === system)
+    if (mine.length === 0) continue
     results.httpPublish.summary[system] = {
       requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)),
       p50Ms: median(mine.map((r) => r.p50Ms)),

@@ -13,7 +13,11 @@ export interface Broker {
   stop(): Promise<void>
 }
 
-export async function startBroker(dir: string, options: { tcpNoDelay?: boolean } = {}): Promise<Broker> {
+/** BENCH_BROKER_NODELAY=false leaves Nagle on in the broker (mosquitto's default), to measure what it costs. */
+export async function startBroker(
+  dir: string,
+  options: { tcpNoDelay?: boolean } = { tcpNoDelay: process.env.BENCH_BROKER_NODELAY !== 'false' },
+): Promise<Broker> {
   mkdirSync(dir, { recursive: true })
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')

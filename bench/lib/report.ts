@@ -32,7 +32,7 @@ export function markdown(results: Results): string {
   out.push('\n### MQTT → HTTP, absolute figures\n')
   const rows: string[][] = [
     [
-      `delivered msg/s (burst of ${results.profile.burst.toLocaleString('en-US')})`,
+      `delivered msg/s (burst of ${results.profile.burst.toLocaleString('en-US')}: delivered / first publish to last receipt)`,
       ...systems.map((s) => cell(s.id, (v) => fmt(v.deliveredPerSecond))),
     ],
     ['lost in the burst', ...systems.map((s) => cell(s.id, (v) => fmt(v.burstLost, 0)))],
@@ -112,7 +112,11 @@ export function markdown(results: Results): string {
       table(
         ['', 'requests/s', 'p50 ms', 'p99 ms', 'non-2xx', 'CPU ms per 1k', 'peak RSS MB'],
         Object.entries(http).map(([id, v]) => [
-          id === 'hookbridge' ? 'hookbridge POST /v1/publish/{topic}' : 'raw hono → MQTT.js handler',
+          id === 'hookbridge'
+            ? 'hookbridge POST /v1/publish/{topic}'
+            : id === 'raw-hono'
+              ? 'raw hono → MQTT.js handler'
+              : `${id} POST /v1/publish/{topic}`,
           fmt(v.requestsPerSecond),
           fmt(v.p50Ms),
           fmt(v.p99Ms),
@@ -184,13 +188,22 @@ export function markdown(results: Results): string {
   return `${out.join('\n')}\n`
 }
 
+const shortLabels: Record<string, string> = {
+  'hookbridge-durable': 'hookbridge, durable spool',
+  'hookbridge-memory': 'hookbridge, memory spool',
+  'hookbridge-variant': 'hookbridge variant',
+  'raw-pipe': 'raw pipe (same JSONata)',
+  'raw-ceiling': 'raw pipe, no transform',
+  'node-red': 'Node-RED 4',
+}
+
 /** Two panels of horizontal bars: delivered msg/s at saturation, and p99 latency at the first fixed rate. */
 export function svg(results: Results): string {
   const systems = results.systems.filter((s) => !s.skipped && results.pipeline.summary[s.id])
   const firstRate = String(results.profile.rates[0] ?? 1000)
   const panels = [
     {
-      title: `Delivered messages/s at saturation (burst of ${results.profile.burst.toLocaleString('en-US')}; higher is better)`,
+      title: `Delivered messages/s at saturation (burst of ${results.profile.burst.toLocaleString('en-US')}, lost ones not counted; higher is better)`,
       value: (id: string) => results.pipeline.summary[id]!.deliveredPerSecond,
       unit: ' msg/s',
       log: false,
@@ -231,7 +244,7 @@ export function svg(results: Results): string {
       const y = top + 30 + i * rowHeight
       const v = values[i]!
       const colour = s.id.startsWith('hookbridge') ? '#2b6cb0' : s.id === 'node-red' ? '#b83232' : '#718096'
-      parts.push(`<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${xml(s.label)}</text>`)
+      parts.push(`<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${xml(shortLabels[s.id] ?? s.id)}</text>`)
       parts.push(
         `<rect x="${labelWidth}" y="${y + 3}" width="${scale(v).toFixed(1)}" height="${rowHeight - 8}" fill="${colour}"/>`,
       )

@@ -11,7 +11,7 @@ import type { Profile } from '../lib/profile.js'
 import { startHookbridge } from '../systems/hookbridge.js'
 
 export interface HttpPublishResult {
-  system: 'hookbridge' | 'raw-hono'
+  system: 'hookbridge' | 'hookbridge-variant' | 'raw-hono'
   rep: number
   requestsPerSecond: number
   p50Ms: number
@@ -65,6 +65,8 @@ export async function measureHttpPublish(
   profile: Profile,
   dir: string,
   execArgv?: string[],
+  /** For 'hookbridge-variant': the CLI of a patched build. */
+  variantCli?: string,
 ): Promise<HttpPublishResult> {
   const runDir = join(dir, `http-${system}-rep${rep}`)
   mkdirSync(join(runDir, 'system'), { recursive: true })
@@ -84,10 +86,10 @@ export async function measureHttpPublish(
   try {
     let port: number
     let pid: number
-    if (system === 'hookbridge') {
+    if (system !== 'raw-hono') {
       const running = await startHookbridge(
         { brokerUrl: broker.url, targetUrl: 'http://127.0.0.1:9/unused', dir: join(runDir, 'system'), execArgv },
-        { mode: 'durable' },
+        { mode: 'durable', cli: system === 'hookbridge-variant' ? variantCli : undefined },
       )
       stop = running.stop
       port = running.httpPort!
