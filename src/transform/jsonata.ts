@@ -1,6 +1,8 @@
-// JSONata compiled once at load and evaluated with the library's own guardrails (time, depth, sequence size).
+// JSONata compiled once at load and evaluated with the library's own guardrails (time, depth, sequence size);
+// expressions made only of plain parts also run as compiled JavaScript (jsonata-fast.ts), with the same results.
 import jsonata from 'jsonata'
 import { HookbridgeError } from '../errors.js'
+import { compileFast, FALLBACK } from './jsonata-fast.js'
 
 export interface ExpressionLimits {
   /** Wall time for one evaluation. */
@@ -43,9 +45,18 @@ export function compileExpression(
     const at = e.position !== undefined ? ` (at character ${e.position})` : ''
     throw new ExpressionSyntaxError(`invalid JSONata${at}: ${e.message ?? String(err)}`, e.position)
   }
+  // Plain expressions also get a compiled fast path (jsonata-fast.ts); it steps aside when the interpreter must decide.
+  const fast = compileFast(expression.ast())
+  if (fast === undefined) return { source, evaluate: (input, bindings) => expression.evaluate(input, bindings) }
   return {
     source,
-    evaluate: (input, bindings) => expression.evaluate(input, bindings),
+    evaluate(input, bindings) {
+      if (bindings === undefined) {
+        const value = fast(input)
+        if (value !== FALLBACK) return Promise.resolve(value)
+      }
+      return expression.evaluate(input, bindings)
+    },
   }
 }
 
