@@ -2,6 +2,7 @@
 // compiled transform, the topic and property templates. Everything that can fail fails here, at load.
 import { createHash } from 'node:crypto'
 import { resolveEnvRefs } from '../config/env-refs.js'
+import { signingKey } from '../delivery/sign.js'
 import { isHookbridgeError } from '../errors.js'
 import { validateTopic } from '../topics/filter.js'
 import { type CompiledExpression, compileExpression } from '../transform/jsonata.js'
@@ -40,8 +41,6 @@ export function isCompiledHook(rule: { name: string }): rule is CompiledHook {
   return 'verification' in rule
 }
 
-const WHSEC = 'whsec_'
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 const MIN_BEARER_CHARS = 16
 
 export function compileHook(
@@ -140,11 +139,12 @@ function compileVerification(
       const path = [...base, 'standardWebhooks', 'secrets', i]
       const value = secret(path, text)
       if (value === undefined) return
-      const encoded = value.slice(WHSEC.length)
-      if (!value.startsWith(WHSEC)) keys.push(Buffer.from(value, 'utf8'))
-      else if (!BASE64.test(encoded) || encoded.length % 4 !== 0) {
-        issues.push({ path, message: 'a secret starting with "whsec_" must continue with base64' })
-      } else keys.push(Buffer.from(encoded, 'base64'))
+      // The same decoding as the signing of outgoing webhooks: `whsec_<base64>`, or the text itself.
+      try {
+        keys.push(signingKey(value))
+      } catch (err) {
+        issues.push({ path, message: (err as Error).message })
+      }
     })
     return keys.length === verify.standardWebhooks.secrets.length ? { kind: 'standardWebhooks', keys } : undefined
   }
