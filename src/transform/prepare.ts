@@ -7,6 +7,7 @@ import type { NewJob, OutgoingRequest, SourceMessage } from '../spool/spool.js'
 import { applyCloudEvents } from './cloud-events.js'
 import { createEnvelope, type DecodedPayload, type Envelope, extendEnvelope } from './envelope.js'
 import { evaluateFor } from './jsonata.js'
+import { deliveryIdOf } from './message-id.js'
 import { buildMqttRequest } from './republish.js'
 import { type Template, TemplateError } from './template.js'
 
@@ -47,7 +48,7 @@ export async function prepareDeliveries(
     const jobs: NewJob[] = []
     const render = (field: string, template: Template) => renderField(rule, field, template, templateInput)
     for (const target of rule.targets) {
-      const id = `${messageId}:${rule.name}:${target.name}`
+      const id = deliveryIdOf(messageId, rule.name, target.name)
       let request: OutgoingRequest
       if (target.kind === 'mqtt') {
         const republish = { payload: body, transformed: rule.transform !== undefined, message }
@@ -100,7 +101,7 @@ export const UNPREPARED = 'UNPREPARED'
 /** One job per target holding the original message, to be dead-lettered so it can be inspected and replayed. */
 export function failedJobs(rule: CompiledRule, message: SourceMessage, messageId: string): NewJob[] {
   return rule.targets.map((target) => ({
-    id: `${messageId}:${rule.name}:${target.name}`,
+    id: deliveryIdOf(messageId, rule.name, target.name),
     rule: rule.name,
     target: target.name,
     orderKey: null,
