@@ -49,23 +49,25 @@ export function createSender(options: SenderOptions = {}): Sender {
   })
   let closed = false
 
-  async function send(request: OutgoingRequest, timeoutMs: number): Promise<SendResult> {
+  function send(request: OutgoingRequest, timeoutMs: number): Promise<SendResult> {
     const started = performance.now()
-    const url = safeUrl(request.url)
-    let target: Dispatcher.RequestOptions
+    const parsed = parseUrl(request.url)
+    const url = parsed ? parsed.safe : '(invalid URL)'
+    let target: Dispatcher.DispatchOptions
     try {
-      target = prepare(request)
+      target = prepare(request, parsed, timeoutMs)
     } catch (err) {
       const detail = err instanceof Error ? err.message : 'invalid request'
-      return { error: new HookbridgeError('HOOKBRIDGE_DELIVERY_INVALID_REQUEST', { url, detail }), durationMs: 0 }
+      const error = new HookbridgeError('HOOKBRIDGE_DELIVERY_INVALID_REQUEST', { url, detail })
+      return Promise.resolve({ error, durationMs: 0 })
     }
-    if (closed) return { error: connectionError(url, 'the sender is closed'), durationMs: 0 }
+    if (closed) return Promise.resolve({ error: connectionError(url, 'the sender is closed'), durationMs: 0 })
 
     // One deadline for connect, headers and body: undici's own timeouts are per phase.
     return new Promise<SendResult>((resolve) => {
       const attempt = new Attempt(url, timeoutMs, maxResponseBytes, started, resolve)
       attempt.timer = setTimeout(() => attempt.timeOut(), timeoutMs)
-      agent.dispatch({ ...target, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, attempt)
+      agent.dispatch(target, attempt)
     })
   }
 
@@ -99,8 +101,39 @@ export function safeUrl(raw: string): string {
   }
 }
 
-function prepare(request: OutgoingRequest): Dispatcher.RequestOptions {
-  const url = new URL(request.url)
+interface ParsedUrl {
+  url: URL
+  /** What safeUrl() gives. */
+  safe: string
+  path: string
+}
+
+// Most jobs of a target share one URL: parse each once, not twice per attempt. Bounded: computed URLs vary.
+const parsedUrls = new Map<string, ParsedUrl>()
+const MAX_PARSED_URLS = 1024
+
+function parseUrl(raw: string): ParsedUrl | undefined {
+  let parsed = parsedUrls.get(raw)
+  if (parsed) return parsed
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return undefined
+  }
+  parsed = { url, safe: `${url.origin}${url.pathname}`, path: `${url.pathname}${url.search}` }
+  if (parsedUrls.size >= MAX_PARSED_URLS) parsedUrls.clear()
+  parsedUrls.set(raw, parsed)
+  return parsed
+}
+
+function prepare(
+  request: OutgoingRequest,
+  parsed: ParsedUrl | undefined,
+  timeoutMs: number,
+): Dispatcher.DispatchOptions {
+  // An invalid URL throws here, with the URL parser's own message.
+  const url = parsed ? parsed.url : new URL(request.url)
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`)
   const headers: Record<string, string> = {}
   let hasAuthorization = false
@@ -119,10 +152,12 @@ function prepare(request: OutgoingRequest): Dispatcher.RequestOptions {
   if (!bodyless) headers['content-length'] = String(request.body.length)
   return {
     origin: url.origin,
-    path: `${url.pathname}${url.search}`,
+    path: parsed ? parsed.path : `${url.pathname}${url.search}`,
     method: request.method as Dispatcher.HttpMethod,
     headers,
     body: bodyless ? null : request.body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
   }
 }
 
