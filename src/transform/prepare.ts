@@ -32,13 +32,18 @@ export async function prepareDeliveries(
     }
     let body: Buffer
     let contentType: string
-    let templateInput: unknown = envelope
+    let result: unknown
+    // Templates see the envelope with the transform's `result`: built only when a computed template needs it.
+    let extended: unknown
+    const templateInput = () => {
+      extended ??= rule.transform ? extendEnvelope(envelope, { result }) : envelope
+      return extended
+    }
     if (rule.transform) {
-      const result = await evaluateFor(rule.name, 'transform', rule.transform, envelope)
+      result = await evaluateFor(rule.name, 'transform', rule.transform, envelope)
       if (result === undefined) return { kind: 'skipped', reason: 'empty-transform' }
       body = Buffer.from(JSON.stringify(result))
       contentType = 'application/json'
-      templateInput = extendEnvelope(envelope, { result })
     } else {
       body = message.payload
       contentType = rawContentType(message, decoded)
@@ -46,7 +51,10 @@ export async function prepareDeliveries(
     // With several targets each keeps its own order: a target that fails holds back only itself.
     const orderKey = rule.orderBy ? keyOf(await evaluateFor(rule.name, 'orderBy', rule.orderBy, envelope)) : null
     const jobs: NewJob[] = []
-    const render = (field: string, template: Template) => renderField(rule, field, template, templateInput)
+    const render = (field: string, template: Template) =>
+      template.staticText !== undefined
+        ? Promise.resolve(template.staticText)
+        : renderField(rule, field, template, templateInput())
     for (const target of rule.targets) {
       const id = deliveryIdOf(messageId, rule.name, target.name)
       let request: OutgoingRequest
@@ -113,7 +121,7 @@ export function failedJobs(rule: CompiledRule, message: SourceMessage, messageId
 async function buildRequest(
   rule: CompiledRule,
   target: CompiledHttpTarget,
-  input: unknown,
+  input: () => unknown,
   body: Buffer,
   contentType: string,
   topic: string,
@@ -122,7 +130,7 @@ async function buildRequest(
 ): Promise<OutgoingRequest> {
   let url: string
   try {
-    url = await target.url.render(input, encodeURIComponent)
+    url = target.url.staticText ?? (await target.url.render(input(), encodeURIComponent))
   } catch (err) {
     throw templateFailure(rule, 'to.url', err)
   }
@@ -141,12 +149,12 @@ async function buildRequest(
   addTraceContext(headers, userProperties)
   for (const [name, template] of target.headers) {
     try {
-      headers[name] = await template.render(input)
+      headers[name] = template.staticText ?? (await template.render(input()))
     } catch (err) {
       throw templateFailure(rule, `to.headers.${name}`, err)
     }
   }
-  const method = target.methodTemplate ? await computedMethod(rule, target.methodTemplate, input) : target.method
+  const method = target.methodTemplate ? await computedMethod(rule, target.methodTemplate, input()) : target.method
   const hasBody = method !== 'GET' && method !== 'DELETE'
   if (!hasBody) delete headers['content-type']
   return { method, url, headers, body: hasBody ? body : Buffer.alloc(0) }
