@@ -188,8 +188,7 @@ export function createIngest(options: IngestOptions): Ingest {
 
   /** Calls enqueue (in arrival order, since the pump waits for this) and settles `waiting` once it is committed. */
   async function store(batch: Batch, waiting: Waiting): Promise<void> {
-    const failedJobs = batch.failures.flatMap((f) => f.jobs)
-    const all = failedJobs.length === 0 ? batch.jobs : [...batch.jobs, ...failedJobs]
+    const all = batch.failures.length === 0 ? batch.jobs : [...batch.jobs, ...batch.failures.flatMap((f) => f.jobs)]
     if (options.backpressure) await options.backpressure.waitForRoom(all.length)
     spool.enqueue(all).then(
       () => {
