@@ -69,6 +69,18 @@ describe('send', () => {
     expect(received.headers['x-trace']).toBe('abc')
   })
 
+  it('returns repeated response headers joined, names lower-cased', async () => {
+    const server = await portCountingServer((_, res) => {
+      res.setHeader('Set-Cookie', ['a=1', 'b=2'])
+      res.setHeader('X-Constructor', 'x')
+      res.setHeader('constructor', 'c')
+      res.end('ok')
+    })
+    const result = await sender().send(post(`${server.url}/h`), 5000)
+    expect(result.headers).toMatchObject({ 'set-cookie': 'a=1, b=2', 'x-constructor': 'x', constructor: 'c' })
+    expect(result.body?.toString()).toBe('ok')
+  })
+
   it('returns a 500 as a status, not an error', async () => {
     const rx = await receiver()
     rx.respond(() => ({ status: 500, body: 'boom' }))

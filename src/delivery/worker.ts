@@ -165,7 +165,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     const timeoutMs = target?.timeoutMs ?? options.defaultTimeoutMs
     const startedAt = now()
     const mqtt = isMqttRequest(job.request)
-    const prepared = mqtt ? undefined : await requestOf(jobs, batch)
+    // A lone job is sent as spooled: no promise to wait for.
+    const prepared = mqtt ? undefined : batch ? await requestOf(jobs, batch) : { id: job.id, request: job.request }
     const result: SendResult = !prepared
       ? await publishJob(job.request, options.publish, target?.loopingFilter ?? noLoop, job.rule)
       : 'error' in prepared

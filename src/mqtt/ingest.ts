@@ -1,7 +1,6 @@
 // Ingest: MQTT message -> matching rules -> prepared delivery jobs -> spool -> acknowledgement.
 // A QoS 1/2 message is acknowledged to the broker (PUBACK / PUBREC) only after `spool.enqueue` resolved, so a
 // crash before that leaves the message with the broker, which sends it again.
-import { randomUUID } from 'node:crypto'
 import type { IClientOptions, IPublishPacket } from 'mqtt'
 import { HookbridgeError } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
@@ -10,6 +9,7 @@ import type { RuleSet } from '../rules/rule-set.js'
 import type { Backpressure } from '../spool/backpressure.js'
 import type { AttemptRecord, NewJob, SourceMessage, Spool } from '../spool/spool.js'
 import { decodePayload, propertiesToJson } from '../transform/envelope.js'
+import { newMessageId } from '../transform/message-id.js'
 import { failedJobs, type Prepared, prepareDeliveries } from '../transform/prepare.js'
 import type { AckPipeline } from './ack-pipeline.js'
 
@@ -63,6 +63,8 @@ export interface IngestOptions {
   /** A QoS 1/2 message could not be stored: the connection should be dropped so the broker resends it. */
   onStoreFailure?(err: unknown): void
   now?: () => number
+  /** How long messages are prepared before the event loop may turn. Default SLICE_MS. */
+  sliceMs?: number
 }
 
 export interface Ingest {
@@ -78,6 +80,7 @@ export interface Ingest {
 export function createIngest(options: IngestOptions): Ingest {
   const { spool, logger } = options
   const now = options.now ?? Date.now
+  const sliceMs = options.sliceMs ?? SLICE_MS
   const { observer } = options
   const counters: IngestCounters = {
     received: 0,
@@ -94,7 +97,7 @@ export function createIngest(options: IngestOptions): Ingest {
     failures: Array<{ jobs: NewJob[]; code: string; error: string }>
   }
 
-  /** Match and apply the rules: what to store. Many messages may be prepared at once. */
+  /** Match and apply the rules: what to store. One message at a time (see `pump`). */
   async function prepare(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<Batch | undefined> {
     counters.received++
     observer?.received()
@@ -105,7 +108,7 @@ export function createIngest(options: IngestOptions): Ingest {
       return undefined
     }
     counters.matched += matches.length
-    const messageId = randomUUID()
+    const messageId = newMessageId()
     const tooLarge = options.maxPayloadBytes !== undefined && message.payload.length > options.maxPayloadBytes
     const decoded = tooLarge ? { value: undefined, isJson: false } : decodePayload(message.payload)
     const batch: Batch = { jobs: [], failures: [] }
@@ -132,36 +135,72 @@ export function createIngest(options: IngestOptions): Ingest {
     return batch.jobs.length + batch.failures.length === 0 ? undefined : batch
   }
 
-  // Messages are stored in the order they arrived (orderBy relies on it), although prepared concurrently:
-  // each enqueue is *called* in turn, and the spool commits the calls of a moment together.
-  let turn: Promise<unknown> = Promise.resolve()
+  // Messages are prepared one at a time, in the order they arrived, in slices of about SLICE_MS with a turn of the
+  // event loop between them. Under a burst MQTT.js hands over every buffered packet before any promise continues:
+  // preparing them all at once would pile up thousands of JSONata evaluations (each then measured against
+  // limits.expressionTimeoutMs while it waits for the others) and starve delivery. Stores stay pipelined: each
+  // enqueue is *called* in turn, and the spool commits the calls of a moment together.
+  interface Waiting {
+    message: SourceMessage
+    viaSubscriptions: ReadonlySet<string> | undefined
+    resolve(): void
+    reject(err: unknown): void
+  }
+  let queue: Array<Waiting | undefined> = []
+  let head = 0
+  let pumping = false
 
   function handle(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<void> {
-    const prepared = prepare(message, viaSubscriptions)
     return new Promise<void>((resolve, reject) => {
-      turn = turn.then(async () => {
-        try {
-          const batch = await prepared
-          if (!batch) return resolve()
-          const failedJobs = batch.failures.flatMap((f) => f.jobs)
-          const all = failedJobs.length === 0 ? batch.jobs : [...batch.jobs, ...failedJobs]
-          if (options.backpressure) await options.backpressure.waitForRoom(all.length)
-          spool.enqueue(all).then(
-            () => {
-              options.backpressure?.release(all.length)
-              stored(batch)
-              resolve()
-            },
-            (err: unknown) => {
-              options.backpressure?.release(all.length)
-              reject(err)
-            },
-          )
-        } catch (err) {
-          reject(err)
-        }
-      })
+      queue.push({ message, viaSubscriptions, resolve, reject })
+      if (!pumping) {
+        pumping = true
+        void pump()
+      }
     })
+  }
+
+  async function pump(): Promise<void> {
+    let sliceStarted = performance.now()
+    while (head < queue.length) {
+      const waiting = queue[head]!
+      queue[head++] = undefined
+      try {
+        const batch = await prepare(waiting.message, waiting.viaSubscriptions)
+        if (batch) await store(batch, waiting)
+        else waiting.resolve()
+      } catch (err) {
+        waiting.reject(err)
+      }
+      if (performance.now() - sliceStarted >= sliceMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        sliceStarted = performance.now()
+      }
+      if (head >= 1024 && head * 2 >= queue.length) {
+        queue = queue.slice(head)
+        head = 0
+      }
+    }
+    queue = []
+    head = 0
+    pumping = false
+  }
+
+  /** Calls enqueue (in arrival order, since the pump waits for this) and settles `waiting` once it is committed. */
+  async function store(batch: Batch, waiting: Waiting): Promise<void> {
+    const all = batch.failures.length === 0 ? batch.jobs : [...batch.jobs, ...batch.failures.flatMap((f) => f.jobs)]
+    if (options.backpressure) await options.backpressure.waitForRoom(all.length)
+    spool.enqueue(all).then(
+      () => {
+        options.backpressure?.release(all.length)
+        stored(batch)
+        waiting.resolve()
+      },
+      (err: unknown) => {
+        options.backpressure?.release(all.length)
+        waiting.reject(err)
+      },
+    )
   }
 
   function stored({ jobs, failures }: Batch): void {
@@ -244,6 +283,9 @@ export function createIngest(options: IngestOptions): Ingest {
     counters,
   }
 }
+
+/** How long ingest prepares messages before it lets the event loop turn (deliveries, acknowledgements, timers). */
+const SLICE_MS = 5
 
 function payloadTooLarge(rule: CompiledRule, message: SourceMessage, messageId: string, maxBytes: number): Prepared {
   const error = new HookbridgeError('HOOKBRIDGE_PAYLOAD_TOO_LARGE', {

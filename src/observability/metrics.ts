@@ -121,16 +121,58 @@ export function createMetrics(sources: MetricsSources) {
     () => (sources.rulesReloadFailed() ? 1 : 0),
   )
 
-  // The same counts per rule as plain numbers, for GET /v1/rules.
-  const perRule = new Map<string, RuleCounters>()
-  const countsOf = (rule: string): RuleCounters => {
-    let counts = perRule.get(rule)
-    if (!counts) {
-      counts = { received: 0, filtered: 0, delivered: 0, deadLettered: 0, retried: 0 }
-      perRule.set(rule, counts)
-    }
-    return counts
+  // Each rule's and target's series (prom-client children), looked up once: `metric.inc({ rule, target })` would
+  // hash its labels on every observation. With them, the same counts as plain numbers, for GET /v1/rules.
+  type Child<T extends { labels(...values: string[]): unknown }> = ReturnType<T['labels']>
+  // Created on first use, as `inc(labels)` would: a series appears in /metrics once it has been observed.
+  interface TargetSeries {
+    delivered?: Child<typeof delivered>
+    retried?: Child<typeof retried>
+    pending?: Child<typeof pending>
+    latency?: Child<typeof latency>
+    attempts: Map<string, Child<typeof attempts>>
+    deadLettered: Map<string, Child<typeof deadLettered>>
   }
+  interface RuleSeries {
+    counts: RuleCounters
+    received?: Child<typeof received>
+    transformTime?: Child<typeof transformTime>
+    filtered: Map<string, Child<typeof filtered>>
+    targets: Map<string, TargetSeries>
+  }
+  const perRule = new Map<string, RuleSeries>()
+  const seriesOf = (rule: string): RuleSeries => {
+    let series = perRule.get(rule)
+    if (!series) {
+      series = {
+        counts: { received: 0, filtered: 0, delivered: 0, deadLettered: 0, retried: 0 },
+        filtered: new Map(),
+        targets: new Map(),
+      }
+      perRule.set(rule, series)
+    }
+    return series
+  }
+  const countsOf = (rule: string): RuleCounters => seriesOf(rule).counts
+  const targetOf = (rule: string, target: string): TargetSeries => {
+    const { targets } = seriesOf(rule)
+    let series = targets.get(target)
+    if (!series) {
+      series = { attempts: new Map(), deadLettered: new Map() }
+      targets.set(target, series)
+    }
+    return series
+  }
+  const labelled = <V>(cache: Map<string, V>, key: string, create: () => V): V => {
+    let child = cache.get(key)
+    if (child === undefined) {
+      child = create()
+      cache.set(key, child)
+    }
+    return child
+  }
+  const deadLetteredOf = (rule: string, target: string, code: string) =>
+    labelled(targetOf(rule, target).deadLettered, code, () => deadLettered.labels({ rule, target, code }))
 
   return {
     registry,
@@ -138,15 +180,26 @@ export function createMetrics(sources: MetricsSources) {
     messageReceived: () => mqttReceived.inc(),
     qos0Dropped: () => droppedQos0.inc(),
     ruleMatched(rule: string) {
-      received.inc({ rule })
-      countsOf(rule).received++
+      const series = seriesOf(rule)
+      series.received ??= received.labels({ rule })
+      series.received.inc()
+      series.counts.received++
     },
     ruleFiltered(rule: string, reason: string) {
-      filtered.inc({ rule, reason })
-      countsOf(rule).filtered++
+      const series = seriesOf(rule)
+      labelled(series.filtered, reason, () => filtered.labels({ rule, reason })).inc()
+      series.counts.filtered++
     },
-    ruleSeconds: (rule: string, seconds: number) => transformTime.observe({ rule }, seconds),
-    jobEnqueued: (rule: string, target: string) => pending.inc({ rule, target }),
+    ruleSeconds(rule: string, seconds: number) {
+      const series = seriesOf(rule)
+      series.transformTime ??= transformTime.labels({ rule })
+      series.transformTime.observe(seconds)
+    },
+    jobEnqueued(rule: string, target: string) {
+      const series = targetOf(rule, target)
+      series.pending ??= pending.labels({ rule, target })
+      series.pending.inc()
+    },
     /** `carriedOver`: the job was enqueued before this process started (it was never counted as pending). */
     attempt(
       job: { rule: string; target: string; receivedAt: number; carriedOver: boolean },
@@ -155,25 +208,35 @@ export function createMetrics(sources: MetricsSources) {
       code: string | undefined,
     ) {
       const { rule, target } = job
-      attempts.inc({ rule, target, class: outcomeClass })
+      const series = targetOf(rule, target)
+      labelled(series.attempts, outcomeClass, () => attempts.labels({ rule, target, class: outcomeClass })).inc()
       const counts = countsOf(rule)
       if (action === 'retry') {
-        retried.inc({ rule, target })
+        series.retried ??= retried.labels({ rule, target })
+        series.retried.inc()
         counts.retried++
       } else if (action === 'done') {
-        delivered.inc({ rule, target })
+        series.delivered ??= delivered.labels({ rule, target })
+        series.delivered.inc()
         counts.delivered++
-        if (!job.carriedOver) pending.dec({ rule, target })
-        latency.observe({ rule, target }, Math.max(0, Date.now() - job.receivedAt) / 1000)
+        if (!job.carriedOver) {
+          series.pending ??= pending.labels({ rule, target })
+          series.pending.dec()
+        }
+        series.latency ??= latency.labels({ rule, target })
+        series.latency.observe(Math.max(0, Date.now() - job.receivedAt) / 1000)
       } else {
-        deadLettered.inc({ rule, target, code: code ?? 'unknown' })
+        deadLetteredOf(rule, target, code ?? 'unknown').inc()
         counts.deadLettered++
-        if (!job.carriedOver) pending.dec({ rule, target })
+        if (!job.carriedOver) {
+          series.pending ??= pending.labels({ rule, target })
+          series.pending.dec()
+        }
       }
     },
     /** A job dead-lettered at intake (it never was pending). */
     deadAtIntake(rule: string, target: string, code: string) {
-      deadLettered.inc({ rule, target, code })
+      deadLetteredOf(rule, target, code).inc()
       countsOf(rule).deadLettered++
     },
     httpRequest(route: string, method: string, status: number, seconds: number) {

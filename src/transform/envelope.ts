@@ -71,24 +71,16 @@ export function createEnvelope(
   decoded: DecodedPayload,
   params: Record<string, string>,
 ): Envelope {
-  let base64: string | undefined
-  const envelope = {
-    topic: message.topic,
+  return new EnvelopeRecord(
+    message.topic,
     params,
-    payload: decoded.value,
-    qos: message.qos,
-    retain: message.retain,
-    properties: message.properties ?? {},
-    receivedAt: message.receivedAt,
-  }
-  Object.defineProperty(envelope, 'payloadBase64', {
-    enumerable: true,
-    get: () => {
-      base64 ??= message.payload.toString('base64')
-      return base64
-    },
-  })
-  return envelope as Envelope
+    decoded.value,
+    message.qos,
+    message.retain,
+    message.properties ?? {},
+    message.receivedAt,
+    message.payload,
+  )
 }
 
 /**
@@ -96,15 +88,56 @@ export function createEnvelope(
  * through prototypes. `payloadBase64` stays lazy.
  */
 export function extendEnvelope(envelope: Envelope, extra: Record<string, unknown>): Envelope & Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    topic: envelope.topic,
-    params: envelope.params,
-    payload: envelope.payload,
-    qos: envelope.qos,
-    retain: envelope.retain,
-    properties: envelope.properties,
-    receivedAt: envelope.receivedAt,
+  return Object.assign(EnvelopeRecord.copy(envelope), extra) as Envelope & Record<string, unknown>
+}
+
+// Every envelope has the same shape (hidden class): its lazy `payloadBase64` is an own enumerable property (so
+// `$keys`, `$string` and JSON see it) whose getter is one function shared by all envelopes. A getter closed over
+// each message would give each envelope a hidden class of its own: a new map per message, and JSONata's property
+// lookups would go megamorphic.
+class EnvelopeRecord {
+  readonly #bytes: Buffer
+  #base64: string | undefined
+  declare readonly payloadBase64: string
+
+  constructor(
+    public topic: string,
+    public params: Record<string, string>,
+    public payload: unknown,
+    public qos: 0 | 1 | 2,
+    public retain: boolean,
+    public properties: Record<string, unknown>,
+    public receivedAt: number,
+    bytes: Buffer,
+  ) {
+    this.#bytes = bytes
+    this.#base64 = undefined
+    Object.defineProperty(this, 'payloadBase64', payloadBase64)
   }
-  Object.defineProperty(out, 'payloadBase64', { enumerable: true, get: () => envelope.payloadBase64 })
-  return Object.assign(out, extra) as Envelope & Record<string, unknown>
+
+  /** The same fields; the base64 text is shared once computed. */
+  static copy(envelope: Envelope): EnvelopeRecord {
+    if (!(envelope instanceof EnvelopeRecord)) {
+      const { topic, params, payload, qos, retain, properties, receivedAt } = envelope
+      const bytes = Buffer.from(envelope.payloadBase64, 'base64')
+      return new EnvelopeRecord(topic, params, payload, qos, retain, properties, receivedAt, bytes)
+    }
+    const { topic, params, payload, qos, retain, properties, receivedAt } = envelope
+    const copy = new EnvelopeRecord(topic, params, payload, qos, retain, properties, receivedAt, envelope.#bytes)
+    copy.#base64 = envelope.#base64
+    return copy
+  }
+
+  static base64Of(envelope: EnvelopeRecord): string {
+    envelope.#base64 ??= envelope.#bytes.toString('base64')
+    return envelope.#base64
+  }
+}
+
+const payloadBase64: PropertyDescriptor = {
+  enumerable: true,
+  configurable: false,
+  get(this: EnvelopeRecord) {
+    return EnvelopeRecord.base64Of(this)
+  },
 }

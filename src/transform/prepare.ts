@@ -7,6 +7,7 @@ import type { NewJob, OutgoingRequest, SourceMessage } from '../spool/spool.js'
 import { applyCloudEvents } from './cloud-events.js'
 import { createEnvelope, type DecodedPayload, type Envelope, extendEnvelope } from './envelope.js'
 import { evaluateFor } from './jsonata.js'
+import { deliveryIdOf } from './message-id.js'
 import { buildMqttRequest } from './republish.js'
 import { type Template, TemplateError } from './template.js'
 
@@ -31,13 +32,18 @@ export async function prepareDeliveries(
     }
     let body: Buffer
     let contentType: string
-    let templateInput: unknown = envelope
+    let result: unknown
+    // Templates see the envelope with the transform's `result`: built only when a computed template needs it.
+    let extended: unknown
+    const templateInput = () => {
+      extended ??= rule.transform ? extendEnvelope(envelope, { result }) : envelope
+      return extended
+    }
     if (rule.transform) {
-      const result = await evaluateFor(rule.name, 'transform', rule.transform, envelope)
+      result = await evaluateFor(rule.name, 'transform', rule.transform, envelope)
       if (result === undefined) return { kind: 'skipped', reason: 'empty-transform' }
       body = Buffer.from(JSON.stringify(result))
       contentType = 'application/json'
-      templateInput = extendEnvelope(envelope, { result })
     } else {
       body = message.payload
       contentType = rawContentType(message, decoded)
@@ -45,9 +51,12 @@ export async function prepareDeliveries(
     // With several targets each keeps its own order: a target that fails holds back only itself.
     const orderKey = rule.orderBy ? keyOf(await evaluateFor(rule.name, 'orderBy', rule.orderBy, envelope)) : null
     const jobs: NewJob[] = []
-    const render = (field: string, template: Template) => renderField(rule, field, template, templateInput)
+    const render = (field: string, template: Template) =>
+      template.staticText !== undefined
+        ? Promise.resolve(template.staticText)
+        : renderField(rule, field, template, templateInput())
     for (const target of rule.targets) {
-      const id = `${messageId}:${rule.name}:${target.name}`
+      const id = deliveryIdOf(messageId, rule.name, target.name)
       let request: OutgoingRequest
       if (target.kind === 'mqtt') {
         const republish = { payload: body, transformed: rule.transform !== undefined, message }
@@ -100,7 +109,7 @@ export const UNPREPARED = 'UNPREPARED'
 /** One job per target holding the original message, to be dead-lettered so it can be inspected and replayed. */
 export function failedJobs(rule: CompiledRule, message: SourceMessage, messageId: string): NewJob[] {
   return rule.targets.map((target) => ({
-    id: `${messageId}:${rule.name}:${target.name}`,
+    id: deliveryIdOf(messageId, rule.name, target.name),
     rule: rule.name,
     target: target.name,
     orderKey: null,
@@ -112,7 +121,7 @@ export function failedJobs(rule: CompiledRule, message: SourceMessage, messageId
 async function buildRequest(
   rule: CompiledRule,
   target: CompiledHttpTarget,
-  input: unknown,
+  input: () => unknown,
   body: Buffer,
   contentType: string,
   topic: string,
@@ -121,7 +130,7 @@ async function buildRequest(
 ): Promise<OutgoingRequest> {
   let url: string
   try {
-    url = await target.url.render(input, encodeURIComponent)
+    url = target.url.staticText ?? (await target.url.render(input(), encodeURIComponent))
   } catch (err) {
     throw templateFailure(rule, 'to.url', err)
   }
@@ -140,12 +149,12 @@ async function buildRequest(
   addTraceContext(headers, userProperties)
   for (const [name, template] of target.headers) {
     try {
-      headers[name] = await template.render(input)
+      headers[name] = template.staticText ?? (await template.render(input()))
     } catch (err) {
       throw templateFailure(rule, `to.headers.${name}`, err)
     }
   }
-  const method = target.methodTemplate ? await computedMethod(rule, target.methodTemplate, input) : target.method
+  const method = target.methodTemplate ? await computedMethod(rule, target.methodTemplate, input()) : target.method
   const hasBody = method !== 'GET' && method !== 'DELETE'
   if (!hasBody) delete headers['content-type']
   return { method, url, headers, body: hasBody ? body : Buffer.alloc(0) }

@@ -7,12 +7,14 @@ describe('templates', () => {
   it('keeps literal text static', async () => {
     const t = compileTemplate('http://h/x?y=1', {})
     expect(t.isStatic).toBe(true)
+    expect(t.staticText).toBe('http://h/x?y=1')
     expect(await t.render(envelope)).toBe('http://h/x?y=1')
   })
 
   it('reads plain paths and encodes them with the given encoder', async () => {
     const t = compileTemplate('http://h/alerts/{params.device}', {})
     expect(t.isStatic).toBe(false)
+    expect(t.staticText).toBeUndefined()
     expect(await t.render(envelope, encodeURIComponent)).toBe('http://h/alerts/kitchen%201%2F2')
   })
 

@@ -11,6 +11,8 @@ export interface Template {
   source: string
   /** True when no part is computed. */
   readonly isStatic: boolean
+  /** The text of a static template (what render() gives without a promise); undefined when computed. */
+  readonly staticText: string | undefined
   /** Names of `${env:NAME}` references (their values never appear in logs). */
   readonly envRefs: readonly string[]
   render(input: unknown, encode?: (value: string) => string): Promise<string>
@@ -70,6 +72,7 @@ export function compileTemplate(source: string, env: NodeJS.ProcessEnv, limits?:
   return {
     source,
     isStatic,
+    staticText: isStatic ? staticText : undefined,
     envRefs,
     async render(input, encode = (v) => v) {
       if (isStatic) return staticText
