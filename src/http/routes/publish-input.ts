@@ -1,13 +1,13 @@
 // From an HTTP request (raw body + query/headers, or a JSON item) to one MQTT publish, checked before anything is
 // sent: topic rules, the token's publish filters, and properties only on MQTT 5.
-import type { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { HookbridgeError } from '../../errors.js'
 import type { PublishProperties, PublishResult, QoS } from '../../mqtt/publish.js'
 import { validateTopic } from '../../topics/filter.js'
 import type { AppEnv, RouteContext } from '../app.js'
 import { assertMayPublish, type Principal } from '../middleware/auth.js'
-import type { PublishItem, rawPublishHeaders, rawPublishQuery } from './publish-schemas.js'
+import type { PublishItem } from './publish-schemas.js'
+import type { RawHeaders, RawQuery } from './raw-publish-options.js'
 
 export interface PublishInput {
   topic: string
@@ -22,9 +22,6 @@ export interface PublishOutcome {
   result: { topic: string; qos: number; retain: boolean; messageId?: number; reasonCode?: number }
 }
 
-type RawQuery = z.output<typeof rawPublishQuery>
-type RawHeaders = z.output<typeof rawPublishHeaders>
-
 const PREFIX = '/v1/publish/'
 
 /** POST /v1/publish/{topic}: the body as is, options from the query string or MQTT-* headers. */
@@ -34,7 +31,7 @@ export function rawInput(
   headers: RawHeaders,
   protocolVersion: 4 | 5,
 ): PublishInput {
-  const path = new URL(c.req.url).pathname
+  const path = pathnameOf(c.req.url)
   let topic: string
   try {
     topic = decodeURIComponent(path.slice(PREFIX.length))
@@ -89,6 +86,18 @@ export function rawInput(
     retain: retain === 'true' || retain === '1',
     properties,
   }
+}
+
+/** The path of a URL as serialised by the URL parser (what `new URL(url).pathname` gives, without parsing it). */
+export function pathnameOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start === -1) return '/'
+  let end = url.length
+  for (const mark of ['?', '#']) {
+    const at = url.indexOf(mark, start)
+    if (at !== -1 && at < end) end = at
+  }
+  return url.slice(start, end)
 }
 
 /** An item of POST /v1/publish or /v1/publish/batch. */
