@@ -71,11 +71,13 @@ export function rawInput(
   )
   if (correlation !== undefined) properties.correlationData = Buffer.from(correlation, 'utf8')
   if (expiry !== undefined) properties.messageExpiryInterval = Number(expiry)
-  const pairs = [
-    ...[query.userProperty ?? []].flat().map((pair) => splitPair(pair, (text) => text)),
-    ...splitHeaderList(headers['mqtt-user-property']),
-  ]
-  if (pairs.length > 0) properties.userProperties = userProperties(pairs)
+  if (query.userProperty !== undefined || headers['mqtt-user-property'] !== undefined) {
+    const pairs = [
+      ...[query.userProperty ?? []].flat().map((pair) => splitPair(pair, (text) => text)),
+      ...splitHeaderList(headers['mqtt-user-property']),
+    ]
+    if (pairs.length > 0) properties.userProperties = userProperties(pairs)
+  }
   // HTTP needs a Content-Type anyway, so it is only carried over where MQTT can (5); never a reason to refuse.
   const contentType = c.req.header('content-type')
   if (contentType !== undefined && protocolVersion === 5) properties.contentType = contentType
@@ -126,8 +128,7 @@ export async function publishOne(
   const { topic, qos, retain } = input
   validateTopic(topic, { allowDollar: ctx.config.allowDollarTopics })
   assertMayPublish(principal, topic)
-  checkProperties(ctx, input.properties)
-  const hasProperties = Object.keys(input.properties).length > 0
+  const hasProperties = checkProperties(ctx, input.properties)
   const sent: PublishResult = await ctx.publisher.publish(topic, input.payload, {
     qos,
     retain,
@@ -139,9 +140,11 @@ export async function publishOne(
   return { status: qos === 0 ? 202 : 200, result }
 }
 
-function checkProperties(ctx: RouteContext, properties: PublishProperties): void {
+/** Throws when the properties cannot be sent; returns whether there are any. */
+function checkProperties(ctx: RouteContext, properties: PublishProperties): boolean {
   const names = Object.keys(properties)
-  if (names.length > 0 && ctx.protocolVersion === 4) {
+  if (names.length === 0) return false
+  if (ctx.protocolVersion === 4) {
     throw new HookbridgeError('HOOKBRIDGE_PROPERTIES_UNSUPPORTED', { names: names.join(', ') })
   }
   if (properties.responseTopic !== undefined) {
@@ -154,6 +157,7 @@ function checkProperties(ctx: RouteContext, properties: PublishProperties): void
   // MQTT strings must not contain U+0000 (section 1.5.4).
   const strings = [properties.contentType ?? '', ...Object.entries(properties.userProperties ?? {}).flat(2)]
   if (strings.some((s) => s.includes('\0'))) throw invalid('MQTT properties must not contain the NUL character')
+  return true
 }
 
 /** `MQTT-User-Property: a=1, b=x%2Cy`: comma-separated, each key and value percent-decoded. */

@@ -1,9 +1,10 @@
 // The quick checks must accept exactly what the zod schemas accept, give the same values, and leave every error to
 // the schemas: each case is compared with what the route's zod validators produced before.
+import { getQueryParams } from 'hono/utils/url'
 import { describe, expect, it } from 'vitest'
 import { describeZodError } from '../errors.js'
 import { rawPublishHeaders, rawPublishQuery } from './publish-schemas.js'
-import { parseRawHeaders, parseRawQuery } from './raw-publish-options.js'
+import { parseRawHeaders, parseRawQuery, plainQueries } from './raw-publish-options.js'
 
 type Outcome = { ok: true; value: unknown } | { ok: false; message: string }
 
@@ -78,5 +79,27 @@ describe('parseRawHeaders', () => {
       ),
     )
     expect(actual).toEqual(expected)
+  })
+})
+
+describe('plainQueries', () => {
+  const base = 'http://127.0.0.1:8080/v1/publish/a/b'
+  it.each([
+    base,
+    `${base}?`,
+    `${base}?qos=1`,
+    `${base}?qos=1&retain=true&qos=2`,
+    `${base}?userProperty=a=1&userProperty=b=2`,
+    `${base}?retain&qos=&=x&&responseTopic=r/1`,
+    `${base}?constructor=1&__proto__=2&toString`,
+    `${base}?qos=1#frag`,
+    `${base}#frag?qos=1`,
+    'http://127.0.0.1:8080/v1/publish/a%2Fb?qos=0',
+  ])('%s: as Hono parses it', (url) => {
+    expect({ ...plainQueries(url) }).toEqual({ ...(getQueryParams(url) as Record<string, string[]>) })
+  })
+
+  it.each([`${base}?correlationData=a%20b`, `${base}?correlationData=a+b`])('leaves %s to Hono (decoding)', (url) => {
+    expect(plainQueries(url)).toBeUndefined()
   })
 })

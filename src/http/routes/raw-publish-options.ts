@@ -19,7 +19,7 @@ const HEADER_NAMES = Object.keys(rawPublishHeaders.shape) as Array<keyof RawHead
 /** Query and headers as the zod validators of the route would give them (or their error, thrown). */
 export function rawPublishOptions(c: Context<AppEnv>): { query: RawQuery; headers: RawHeaders } {
   // Query first, then headers: the order in which the route's validators ran.
-  const query = c.req.url.includes('?') ? parseRawQuery(c.req.queries()) : {}
+  const query = parseRawQuery(plainQueries(c.req.url) ?? c.req.queries())
   return {
     query,
     headers: parseRawHeaders(
@@ -27,6 +27,30 @@ export function rawPublishOptions(c: Context<AppEnv>): { query: RawQuery; header
       () => c.req.header(),
     ),
   }
+}
+
+/**
+ * What Hono's c.req.queries() gives for a query string that needs no decoding (no `%`, no `+`): every name with
+ * its values in order, `name` alone as '', empty names skipped. undefined when there is something to decode.
+ */
+export function plainQueries(url: string): Record<string, string[]> | undefined {
+  const queries: Record<string, string[]> = Object.create(null)
+  const hash = url.indexOf('#', 8)
+  const end = hash === -1 ? url.length : hash
+  const start = url.indexOf('?', 8)
+  if (start === -1 || start > end) return queries
+  const search = url.slice(start + 1, end)
+  if (search.includes('%') || search.includes('+')) return undefined
+  for (const part of search.split('&')) {
+    const eq = part.indexOf('=')
+    const name = eq === -1 ? part : part.slice(0, eq)
+    if (name === '') continue
+    const value = eq === -1 ? '' : part.slice(eq + 1)
+    const values = queries[name]
+    if (values === undefined) queries[name] = [value]
+    else values.push(value)
+  }
+  return queries
 }
 
 /** `queries` as Hono gives them: every name with its values in order. */
