@@ -1,7 +1,7 @@
 // createApp(deps): the HTTP API as a Hono app, without listening (server.ts listens). Tests drive it with
 // app.request(). Routes live in routes/, cross-cutting steps in middleware/, error mapping in errors.ts.
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { except } from 'hono/combine'
+import type { Context, MiddlewareHandler, Next } from 'hono'
 import { routePath } from 'hono/route'
 import { type ApiConfig, assertSafeBinding } from '../config/api-schema.js'
 import type { LiveSource } from '../mqtt/live-source.js'
@@ -118,22 +118,43 @@ export function createApp(deps: AppDeps): App {
     const started = performance.now()
     await next()
     const ms = performance.now() - started
-    deps.logger.debug(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms) },
-      'HTTP request',
-    )
+    if (deps.logger.isLevelEnabled('debug')) {
+      deps.logger.debug(
+        { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms) },
+        'HTTP request',
+      )
+    }
     // By route pattern, not path: topics in paths would make the label set unbounded.
     const route = c.res.status === 404 && c.error === undefined ? 'unmatched' : routePath(c, -1)
     deps.metrics?.httpRequest(route, c.req.method, c.res.status, ms / 1000)
   })
   // Inbound hooks verify their senders themselves and read their bodies within their own limits (routes/hooks.ts).
-  const hooks = '/v1/hooks/*'
-  app.use('/v1/*', except(hooks, createAuth(deps.config.tokens), createRateLimit(deps.config.rateLimit)))
-  app.use('/v1/*', except(hooks, createBodyLimit(deps.config.maxBodyBytes)))
+  app.use(
+    '/v1/*',
+    exceptHooks(
+      createAuth(deps.config.tokens),
+      createRateLimit(deps.config.rateLimit),
+      createBodyLimit(deps.config.maxBodyBytes),
+    ),
+  )
 
   for (const module of routeModules) app.route('/', module(ctx))
   addDocsRoutes(app, deps)
   return app
+}
+
+/**
+ * Runs `steps` in order, except under /v1/hooks (and /v1/hooks itself). What hono/combine's `except(path, ...)`
+ * does, without its per-request router match and composed chain: these run on every API request.
+ */
+export function exceptHooks(...steps: MiddlewareHandler<AppEnv>[]): MiddlewareHandler<AppEnv> {
+  const run = (c: Context<AppEnv>, i: number, next: Next): Promise<unknown> =>
+    i === steps.length ? next() : steps[i](c, () => run(c, i + 1, next) as Promise<void>)
+  return async (c, next) => {
+    const path = c.req.path
+    if (path === '/v1/hooks' || path.startsWith('/v1/hooks/')) return next()
+    await run(c, 0, next)
+  }
 }
 
 /** An OpenAPIHono whose schema violations answer HOOKBRIDGE_REQUEST_INVALID. */

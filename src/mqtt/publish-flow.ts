@@ -24,6 +24,18 @@ export function estimatePacketBytes(topic: string, payload: Buffer, properties: 
   return size
 }
 
+/**
+ * The packet id of the message just handed to `client.publish` with this callback, in O(1): MQTT.js allocates the
+ * id and files the message under it in `outgoing` synchronously. undefined when the message waits in MQTT.js's
+ * queue (no id yet) or is already settled.
+ */
+export function justPublished(client: MqttClient, callback: PublishCallback): number | undefined {
+  const id = client.messageIdProvider.getLastAllocated()
+  if (id !== null && client.outgoing[id]?.cb === callback) return id
+  return undefined
+}
+
+/** The packet id under which the message with this callback awaits its ack: a scan, for the rare paths. */
 export function findOutgoing(client: MqttClient, callback: PublishCallback): number | undefined {
   for (const [id, entry] of Object.entries(client.outgoing)) {
     if (entry.cb === callback) return Number(id)

@@ -6,7 +6,7 @@ import { HookbridgeError } from '../errors.js'
 import {
   createSlots,
   estimatePacketBytes,
-  findOutgoing,
+  justPublished,
   outgoingCallback,
   type PublishCallback,
   withdraw,
@@ -170,7 +170,10 @@ export function createPublisher(client: MqttClient, options: PublisherOptions): 
         { qos: options.qos, retain: options.retain, properties: options.properties },
         callback,
       )
-      if (!settled && options.qos > 0) pending.messageId = findOutgoing(client, callback)
+      // Sent at once: 'packetsend' has noted the id. Stored while offline: it has one, but no 'packetsend'.
+      if (!settled && options.qos > 0 && pending.messageId === undefined) {
+        pending.messageId = justPublished(client, callback)
+      }
     })
   }
 

@@ -29,6 +29,24 @@ describe('bearer tokens', () => {
     expect(publisher.calls).toHaveLength(0)
   })
 
+  it('leaves /v1/hooks and everything under it to the hooks (no token, no API body limit), nothing else', async () => {
+    const { app } = testApp({ tokens, maxBodyBytes: 16 })
+    const post = (path: string) => app.request(path, { method: 'POST', body: 'x'.repeat(64) })
+    // No such hook: the hooks route answers, not the token check or the API body limit.
+    for (const path of ['/v1/hooks', '/v1/hooks/', '/v1/hooks/nope', '/v1/hooks/a/b']) {
+      expect((await post(path)).status, path).toBe(404)
+    }
+    for (const path of ['/v1/hooksx', '/v1/hook', '/v1/publish/hooks']) {
+      expect((await post(path)).status, path).toBe(401)
+    }
+    const big = await app.request('/v1/publish/sensors/a', {
+      method: 'POST',
+      body: 'x'.repeat(64),
+      headers: { authorization: `Bearer ${secret}` },
+    })
+    expect(big.status).toBe(413)
+  })
+
   it('accepts a plain token and a sha256 one, case-insensitive scheme', async () => {
     const { app } = testApp({ tokens })
     expect((await publish(app, 'sensors/a', `Bearer ${secret}`)).status).toBe(200)

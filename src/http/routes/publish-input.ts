@@ -1,13 +1,13 @@
 // From an HTTP request (raw body + query/headers, or a JSON item) to one MQTT publish, checked before anything is
 // sent: topic rules, the token's publish filters, and properties only on MQTT 5.
-import type { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { HookbridgeError } from '../../errors.js'
 import type { PublishProperties, PublishResult, QoS } from '../../mqtt/publish.js'
 import { validateTopic } from '../../topics/filter.js'
 import type { AppEnv, RouteContext } from '../app.js'
 import { assertMayPublish, type Principal } from '../middleware/auth.js'
-import type { PublishItem, rawPublishHeaders, rawPublishQuery } from './publish-schemas.js'
+import type { PublishItem } from './publish-schemas.js'
+import type { RawHeaders, RawQuery } from './raw-publish-options.js'
 
 export interface PublishInput {
   topic: string
@@ -22,9 +22,6 @@ export interface PublishOutcome {
   result: { topic: string; qos: number; retain: boolean; messageId?: number; reasonCode?: number }
 }
 
-type RawQuery = z.output<typeof rawPublishQuery>
-type RawHeaders = z.output<typeof rawPublishHeaders>
-
 const PREFIX = '/v1/publish/'
 
 /** POST /v1/publish/{topic}: the body as is, options from the query string or MQTT-* headers. */
@@ -34,7 +31,7 @@ export function rawInput(
   headers: RawHeaders,
   protocolVersion: 4 | 5,
 ): PublishInput {
-  const path = new URL(c.req.url).pathname
+  const path = pathnameOf(c.req.url)
   let topic: string
   try {
     topic = decodeURIComponent(path.slice(PREFIX.length))
@@ -74,11 +71,13 @@ export function rawInput(
   )
   if (correlation !== undefined) properties.correlationData = Buffer.from(correlation, 'utf8')
   if (expiry !== undefined) properties.messageExpiryInterval = Number(expiry)
-  const pairs = [
-    ...[query.userProperty ?? []].flat().map((pair) => splitPair(pair, (text) => text)),
-    ...splitHeaderList(headers['mqtt-user-property']),
-  ]
-  if (pairs.length > 0) properties.userProperties = userProperties(pairs)
+  if (query.userProperty !== undefined || headers['mqtt-user-property'] !== undefined) {
+    const pairs = [
+      ...[query.userProperty ?? []].flat().map((pair) => splitPair(pair, (text) => text)),
+      ...splitHeaderList(headers['mqtt-user-property']),
+    ]
+    if (pairs.length > 0) properties.userProperties = userProperties(pairs)
+  }
   // HTTP needs a Content-Type anyway, so it is only carried over where MQTT can (5); never a reason to refuse.
   const contentType = c.req.header('content-type')
   if (contentType !== undefined && protocolVersion === 5) properties.contentType = contentType
@@ -89,6 +88,18 @@ export function rawInput(
     retain: retain === 'true' || retain === '1',
     properties,
   }
+}
+
+/** The path of a URL as serialised by the URL parser (what `new URL(url).pathname` gives, without parsing it). */
+export function pathnameOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start === -1) return '/'
+  let end = url.length
+  for (const mark of ['?', '#']) {
+    const at = url.indexOf(mark, start)
+    if (at !== -1 && at < end) end = at
+  }
+  return url.slice(start, end)
 }
 
 /** An item of POST /v1/publish or /v1/publish/batch. */
@@ -117,8 +128,7 @@ export async function publishOne(
   const { topic, qos, retain } = input
   validateTopic(topic, { allowDollar: ctx.config.allowDollarTopics })
   assertMayPublish(principal, topic)
-  checkProperties(ctx, input.properties)
-  const hasProperties = Object.keys(input.properties).length > 0
+  const hasProperties = checkProperties(ctx, input.properties)
   const sent: PublishResult = await ctx.publisher.publish(topic, input.payload, {
     qos,
     retain,
@@ -130,9 +140,11 @@ export async function publishOne(
   return { status: qos === 0 ? 202 : 200, result }
 }
 
-function checkProperties(ctx: RouteContext, properties: PublishProperties): void {
+/** Throws when the properties cannot be sent; returns whether there are any. */
+function checkProperties(ctx: RouteContext, properties: PublishProperties): boolean {
   const names = Object.keys(properties)
-  if (names.length > 0 && ctx.protocolVersion === 4) {
+  if (names.length === 0) return false
+  if (ctx.protocolVersion === 4) {
     throw new HookbridgeError('HOOKBRIDGE_PROPERTIES_UNSUPPORTED', { names: names.join(', ') })
   }
   if (properties.responseTopic !== undefined) {
@@ -145,6 +157,7 @@ function checkProperties(ctx: RouteContext, properties: PublishProperties): void
   // MQTT strings must not contain U+0000 (section 1.5.4).
   const strings = [properties.contentType ?? '', ...Object.entries(properties.userProperties ?? {}).flat(2)]
   if (strings.some((s) => s.includes('\0'))) throw invalid('MQTT properties must not contain the NUL character')
+  return true
 }
 
 /** `MQTT-User-Property: a=1, b=x%2Cy`: comma-separated, each key and value percent-decoded. */

@@ -82,6 +82,46 @@ describe('POST /v1/publish/{topic}', () => {
   })
 
   it.each([
+    [{ 'mqtt-qos': '3' }, 'header.mqtt-qos'],
+    [{ 'mqtt-retain': 'maybe' }, 'header.mqtt-retain'],
+    [{ 'mqtt-message-expiry-seconds': 'soon' }, 'header.mqtt-message-expiry-seconds'],
+  ])('refuses the MQTT-* header %o with HOOKBRIDGE_REQUEST_INVALID naming %s', async (headers, where) => {
+    const { app, publisher } = testApp()
+    const res = await app.request('/v1/publish/t', { method: 'POST', body: 'x', headers })
+    expect(res.status).toBe(400)
+    const body = await res.json()
+    expect(body.error.code).toBe('HOOKBRIDGE_REQUEST_INVALID')
+    expect(body.error.message).toContain(where)
+    expect(publisher.calls).toHaveLength(0)
+  })
+
+  it('reports a bad query before a bad header, and every problem of the query at once', async () => {
+    const { app } = testApp()
+    const res = await app.request('/v1/publish/t?qos=5&colour=red', {
+      method: 'POST',
+      body: 'x',
+      headers: { 'mqtt-retain': 'maybe' },
+    })
+    expect(res.status).toBe(400)
+    const { message } = (await res.json()).error
+    expect(message).toContain('query.qos')
+    expect(message).toContain('colour')
+    expect(message).not.toContain('header')
+  })
+
+  it('answers an invalid option with the same 400 on a repeat with the same Idempotency-Key', async () => {
+    const { app, publisher } = testApp()
+    const send = () =>
+      app.request('/v1/publish/t?qos=3', { method: 'POST', body: 'x', headers: { 'idempotency-key': 'k-1' } })
+    const first = await send()
+    const again = await send()
+    expect([first.status, again.status]).toEqual([400, 400])
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(await again.json()).toEqual(await first.json())
+    expect(publisher.calls).toHaveLength(0)
+  })
+
+  it.each([
     ['a single-level wildcard', '/v1/publish/a/+/b'],
     ['a multi-level wildcard', '/v1/publish/a/%23'],
     ['NUL', '/v1/publish/a%00b'],

@@ -16,6 +16,7 @@ import {
   rawPublishQuery,
   topicParams,
 } from './publish-schemas.js'
+import { rawPublishOptions } from './raw-publish-options.js'
 
 const json = <T>(schema: T) => ({ 'application/json': { schema } })
 const failure = (description: string) => ({ description, content: json(errorSchema) })
@@ -125,11 +126,13 @@ export function publishRoutes(ctx: RouteContext): App {
     },
     responses: { ...published, ...publishErrors },
   })
-  // Documented as {topic}; routed with a pattern that spans '/' (Hono's `:topic{.+}`).
+  // Documented as {topic}; routed with a pattern that spans '/' (Hono's `:topic{.+}`). The hottest route: its
+  // query and headers are checked by rawPublishOptions, which falls back on the documented schemas (the topic
+  // parameter needs no check: the route matches only a non-empty string, and rawInput reads the raw path).
   app.openAPIRegistry.registerPath(rawRoute)
-  app.openapi({ ...rawRoute, path: '/v1/publish/{topic{.+}}', hide: true }, async (c) => {
-    const input = rawInput(c, c.req.valid('query'), c.req.valid('header'), ctx.protocolVersion)
-    const outcome = await publishOne(ctx, c.get('principal'), input)
+  app.post('/v1/publish/:topic{.+}', idempotency, async (c) => {
+    const { query, headers } = rawPublishOptions(c)
+    const outcome = await publishOne(ctx, c.get('principal'), rawInput(c, query, headers, ctx.protocolVersion))
     return outcome.status === 200 ? c.json(outcome.result, 200) : c.json(outcome.result, 202)
   })
   return app
