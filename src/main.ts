@@ -8,6 +8,7 @@ import { createDeadLetterPublisher } from './delivery/dead-letter-topic.js'
 import { isMqttRequest } from './delivery/mqtt-target.js'
 import { createReplyPublisher } from './delivery/reply.js'
 import { createSender } from './delivery/send.js'
+import { createTargetLookup } from './delivery/targets.js'
 import { createDeliveryWorker, type DeliveryEvent, type DeliveryWorker } from './delivery/worker.js'
 import { createApp, type Readiness } from './http/app.js'
 import { startHttpServer } from './http/server.js'
@@ -21,7 +22,6 @@ import { createSubscriptionManager, type SubscriptionManager } from './mqtt/subs
 import type { Logger } from './observability/logger.js'
 import { createMetrics, type Metrics, outcomeClass } from './observability/metrics.js'
 import { createReadiness } from './observability/readiness.js'
-import { loopingFilter } from './rules/compile-outputs.js'
 import { loadRulesOrThrow } from './rules/load.js'
 import { createRuleReloader, type RuleReloader } from './rules/reloader.js'
 import { createRuleSet, type RuleSet } from './rules/rule-set.js'
@@ -107,18 +107,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       maxInFlight: config.delivery.maxInFlight,
       concurrencyPerOrigin: config.delivery.concurrencyPerOrigin,
       reprepare: (job) => reprepare(ruleSet, job),
-      targetOf(job) {
-        const rule = ruleSet.get(job.rule)
-        const target = rule?.targets.find((t) => t.name === job.target)
-        if (!rule) return undefined
-        return {
-          retry: rule.retry,
-          timeoutMs: target?.timeoutMs ?? config.delivery.timeoutMs,
-          signingKeys: target?.kind === 'http' ? target.signingKeys : undefined,
-          batch: target?.kind === 'http' ? target.batch : undefined,
-          loopingFilter: (topic) => loopingFilter(rule.filters, topic),
-        }
-      },
+      targetOf: createTargetLookup(() => ruleSet, config.delivery.timeoutMs),
       onAttempt(event) {
         backpressure.check()
         const { job, result, record } = event

@@ -79,7 +79,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   function schedule(): void {
     if (!running || scheduled) return
     scheduled = true
-    setImmediate(pump)
+    queueMicrotask(pump)
   }
 
   function pump(): void {
