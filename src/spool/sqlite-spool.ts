@@ -3,6 +3,7 @@
 // it has committed. Memory stays bounded: a window of the oldest pending jobs (scheduling state and content) is
 // in memory (job-index.ts); newer ones are only in the file ("spilled") and are read in, in enqueue order, as
 // the window drains. Lease never reads the file.
+import { type Checkpointer, startCheckpointer } from './checkpointer.js'
 import { JobIndex, jobBytes, NO_ATTEMPTS, type PendingEntry, withAttempt } from './job-index.js'
 import { type AttemptRecord, HISTORY_LIMIT, type Job, type NewJob, type Spool, type SpoolStats } from './spool.js'
 import { createDeadLetterStore } from './sqlite-dead-letters.js'
@@ -28,9 +29,16 @@ export interface SqliteSpoolOptions {
   synchronous?: Synchronous
   /**
    * Pending jobs held in memory, content included. Past it, new jobs are only in the file and are read back in
-   * enqueue order as the window drains, so a backlog of millions costs a window's memory.
+   * enqueue order as the window drains, so a backlog of millions costs a window's memory. Keep it well above
+   * delivery.maxInFlight: leased jobs stay in the window, and so do ordered jobs waiting behind an older job of
+   * their key (a window filled by one stuck key holds the spilled jobs of other keys back until it drains).
    */
   windowJobs?: number
+  /**
+   * How often a worker thread checkpoints the WAL (checkpointer.ts), so that no commit pays for it. 0: SQLite's
+   * auto-checkpoint inside commits instead.
+   */
+  checkpointIntervalMs?: number
 }
 
 /** Default of `windowJobs`: ~1.5 KB each with the bench's jobs, so ~15 MB. */
@@ -63,6 +71,9 @@ interface Inserted {
   history: readonly AttemptRecord[]
 }
 
+/** Pages (4 KB) the WAL may reach before a commit checkpoints it itself, when the checkpointer runs. */
+const AUTO_CHECKPOINT_BACKSTOP_PAGES = 8192
+
 /** Completed jobs are deleted this many at a time (`seq IN (...)`); fewer statement runs than one per job. */
 const DELETE_CHUNK = 32
 
@@ -72,7 +83,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const windowJobs = Math.max(1, options.windowJobs ?? DEFAULT_WINDOW_JOBS)
   // Read spilled jobs in once this much room has been made (or the window is empty), not one by one.
   const refillAt = Math.max(1, Math.min(256, Math.floor(windowJobs / 4)))
-  const db = openSpoolDatabase(options.file, options.synchronous ?? 'NORMAL')
+  const synchronous = options.synchronous ?? 'NORMAL'
+  const db = openSpoolDatabase(options.file, synchronous)
   const deadLetters = createDeadLetterStore(db)
   const index = new JobIndex<WindowEntry>()
 
@@ -105,6 +117,22 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   let spilledBytes = totals.bytes
   // Restart: load the first window; every stored job is pending again, none is leased.
   refill()
+
+  let checkpointer: Checkpointer | undefined
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? 200
+  if (checkpointIntervalMs > 0) {
+    // Auto-checkpoint only as the bound of the WAL (32 MB) should the thread fall behind.
+    db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_BACKSTOP_PAGES}`)
+    checkpointer = startCheckpointer({
+      file: options.file,
+      synchronous,
+      intervalMs: checkpointIntervalMs,
+      onError: () => {
+        checkpointer = undefined
+        if (db.open) db.pragma('wal_autocheckpoint = 1000')
+      },
+    })
+  }
 
   function entry(seq: number, job: NewJob, createdAt: number, bytes: number, row?: JobRow): WindowEntry {
     const { id, rule, target, orderKey, message, request } = job
@@ -387,6 +415,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       try {
         flush()
       } finally {
+        await checkpointer?.close()
         db.close()
       }
     },
