@@ -41,8 +41,8 @@ export interface SqliteSpoolOptions {
   checkpointIntervalMs?: number
 }
 
-/** Default of `windowJobs`: ~1.5 KB each with the bench's jobs, so ~15 MB. */
-export const DEFAULT_WINDOW_JOBS = 10_000
+/** Default of `windowJobs`: 20 times delivery.maxInFlight; ~1 KB of heap each with the bench's jobs. */
+export const DEFAULT_WINDOW_JOBS = 5_000
 
 /** A job in the window: scheduling state and its content, so that lease needs no read. */
 interface WindowEntry extends PendingEntry {
