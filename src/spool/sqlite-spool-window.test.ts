@@ -3,8 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import type { Job, NewJob, Spool } from './spool.js'
+import { HISTORY_LIMIT, type Job, type NewJob, type Spool } from './spool.js'
 import { failed, ids, newJob } from './spool-fixtures.js'
 import { createSqliteSpool } from './sqlite-spool.js'
 
@@ -178,5 +179,26 @@ describe('sqlite spool with a window of 5 jobs', () => {
     expect(spool.replayDeadLetters([job.id])).toBe(0)
     expect(spool.stats(Date.now())).toMatchObject({ depth: 6, deadLetters: 1 })
     expect(ids(drain(spool)).filter((id) => id === job.id)).toHaveLength(1)
+  })
+
+  it('opens a file whose rows hold longer histories than the cap (written before it), keeping the last ones', async () => {
+    const file = newFile()
+    let spool = openSpool(file)
+    const job = newJob()
+    await spool.enqueue([job])
+    await spool.close()
+    const history = Array.from({ length: HISTORY_LIMIT + 7 }, (_, i) => ({ ...failed(500), at: i }))
+    const db = new Database(file)
+    db.prepare('UPDATE jobs SET attempts = ?, history = ?').run(history.length, JSON.stringify(history))
+    db.close()
+    spool = openSpool(file)
+    const [leased] = spool.lease(1, Date.now())
+    expect(leased).toMatchObject({ id: job.id, attempts: HISTORY_LIMIT + 7, history: history.slice(-HISTORY_LIMIT) })
+    const last = failed(400)
+    spool.deadLetter(job.id, last, 'gave up')
+    expect(spool.getDeadLetter(job.id)).toMatchObject({
+      attempts: HISTORY_LIMIT + 8,
+      history: [...history.slice(-(HISTORY_LIMIT - 1)), last],
+    })
   })
 })
