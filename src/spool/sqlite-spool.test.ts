@@ -54,6 +54,11 @@ describe('sqlite spool', () => {
     try {
       expect(second.stats(Date.now()).depth).toBe(1)
       await second.enqueue([newJob()])
+      // The first took the same seq: its group commit fails (not acknowledged, the broker will redeliver),
+      // and the next one takes seqs after the file's highest.
+      const job = newJob()
+      await spool.enqueue([job]).catch(() => spool!.enqueue([job]))
+      expect(spool.stats(Date.now()).depth).toBe(2)
     } finally {
       await second.close()
     }

@@ -97,6 +97,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     'UPDATE jobs SET attempts = ?, not_before = ?, history = ? WHERE seq = ?',
   )
   const selectJob = db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE seq = ?')
+  const selectMaxSeq = db.prepare<[], { maxSeq: number | null }>('SELECT max(seq) AS maxSeq FROM jobs')
   const selectAfter = db.prepare<[number, number], JobRow>('SELECT * FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?')
 
   let batches: EnqueueBatch[] = []
@@ -239,9 +240,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       for (const batch of takenBatches) batch.resolve()
       return
     } catch (err) {
-      // Not stored, so not acknowledged to the broker, which will deliver the messages again. Seqs are taken
-      // again from the file's highest: another process may have used ours.
-      nextSeq = Math.max(seqBefore, pendingTotals(db).maxSeq + 1)
+      // Not stored, so not acknowledged to the broker, which will deliver the messages again.
+      resyncSeq(seqBefore)
       for (const batch of takenBatches) batch.reject(err)
     }
     if (takenOps.length === 0) return
@@ -252,6 +252,15 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       ops = takenOps.concat(ops)
       waiting += takenOps.length
       bufferedDeadLetters += takenDeadLetters
+    }
+  }
+
+  /** After a failed transaction: seqs go on from the file's highest (another process may have used ours). */
+  function resyncSeq(seqBefore: number): void {
+    try {
+      nextSeq = Math.max(seqBefore, (selectMaxSeq.get()?.maxSeq ?? 0) + 1)
+    } catch {
+      nextSeq = seqBefore // the next commit will tell
     }
   }
 
@@ -392,7 +401,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
           return added
         })()
       } catch (err) {
-        nextSeq = Math.max(seqBefore, pendingTotals(db).maxSeq + 1)
+        resyncSeq(seqBefore)
         throw err
       }
       storedDeadLetters -= replayed.length
