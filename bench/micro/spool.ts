@@ -2,7 +2,7 @@
 // headers hookbridge sets) go through enqueue (group-committed), lease and complete, 256 at a time, as the
 // delivery worker does. Also intake alone (enqueue with nothing delivered: a backlog building up). Jobs per second
 // for the durable (SQLite) and the memory spool.
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -34,8 +34,26 @@ const { createSqliteSpool } = (await dist('spool/sqlite-spool.js')) as {
 }
 const { createMemorySpool } = (await dist('spool/memory-spool.js')) as { createMemorySpool(): Spool }
 
+let lastMs = 0
+let counter = 0
+
+/**
+ * A time-ordered id formatted like a UUID (48-bit ms timestamp, 12-bit counter, random rest: UUIDv7's layout),
+ * as hookbridge's message ids are: the spool's unique index on ids grows at its end, not at random places.
+ */
+function uuidV7(): string {
+  const now = Date.now()
+  counter = now === lastMs ? (counter + 1) & 0xfff : 0
+  lastMs = now
+  const time = now.toString(16).padStart(12, '0')
+  const random = randomBytes(8)
+  random[0] = 0x80 | (random[0] & 0x3f)
+  const rest = random.toString('hex')
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${rest.slice(0, 4)}-${rest.slice(4)}`
+}
+
 function job(seq: number): NewJob {
-  const id = `${randomUUID()}:bench:0`
+  const id = `${uuidV7()}:bench:0`
   const payload = Buffer.from(payloadOf(1, seq, 123_456_789))
   return {
     id,

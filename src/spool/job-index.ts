@@ -2,7 +2,7 @@
 // per-(rule, orderKey) FIFOs that let only the oldest job of a key be in delivery. No I/O here.
 import { Deque } from './deque.js'
 import { MinHeap } from './heap.js'
-import type { AttemptRecord, NewJob } from './spool.js'
+import { type AttemptRecord, HISTORY_LIMIT, type NewJob } from './spool.js'
 
 /**
  * waiting: ordered, behind an older job of its key. scheduled: leasable once due. leased: with a worker.
@@ -39,6 +39,13 @@ const earlier = <E>(a: Ticket<E>, b: Ticket<E>): boolean =>
 
 /** The history of a job not attempted yet, shared (histories are replaced, never changed in place). */
 export const NO_ATTEMPTS: readonly AttemptRecord[] = Object.freeze([])
+
+/** A new history: `history` with `attempt` added, keeping only the last HISTORY_LIMIT records (O(1) per retry). */
+export function withAttempt(history: readonly AttemptRecord[], attempt: AttemptRecord): AttemptRecord[] {
+  const next = history.slice(Math.max(0, history.length - HISTORY_LIMIT + 1))
+  next.push(attempt)
+  return next
+}
 
 /** Stale references are dropped lazily; the structures are compacted once they outnumber live ones. */
 const COMPACT_MIN = 1024

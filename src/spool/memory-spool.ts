@@ -1,6 +1,6 @@
 // The volatile spool (memory-only mode): everything is lost when the process exits. Jobs are leasable as soon
 // as `enqueue` returns; per-operation cost stays O(1) or O(log n) at millions of jobs (see job-index.ts).
-import { JobIndex, jobBytes, NO_ATTEMPTS, type PendingEntry } from './job-index.js'
+import { JobIndex, jobBytes, NO_ATTEMPTS, type PendingEntry, withAttempt } from './job-index.js'
 import type { AttemptRecord, DeadLetter, DeadLetterQuery, Job, NewJob, Spool, SpoolStats } from './spool.js'
 
 interface MemoryEntry extends PendingEntry {
@@ -80,7 +80,7 @@ export function createMemorySpool(): Spool {
       const entry = index.get(id)
       if (entry === undefined) return
       entry.attempts++
-      entry.history = [...entry.history, attempt]
+      entry.history = withAttempt(entry.history, attempt)
       index.reschedule(id, notBefore)
     },
 
@@ -93,7 +93,7 @@ export function createMemorySpool(): Spool {
       deadLetters.set(id, {
         ...job,
         attempts: job.attempts + 1,
-        history: [...job.history, attempt],
+        history: withAttempt(job.history, attempt),
         deadAt: Date.now(),
         reason,
       })

@@ -1,7 +1,7 @@
 // The behaviour every Spool must have, run by memory-spool.test.ts and sqlite-spool.test.ts. Cases that need a
 // restart run only when `open` provides `reopen` (which opens the same storage again after `close`).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Spool } from './spool.js'
+import { HISTORY_LIMIT, type Spool } from './spool.js'
 import { failed, ids, newJob } from './spool-fixtures.js'
 import { runRestartCases } from './spool-restart.case.js'
 
@@ -115,6 +115,29 @@ export function runSpoolSuite(name: string, open: OpenSpool): void {
       const second = failed(500)
       spool.retry(job.id, notBefore + 1, second)
       expect(spool.lease(10, notBefore + 1)[0]).toMatchObject({ attempts: 2, history: [attempt, second] })
+    })
+
+    it(`keeps the last ${HISTORY_LIMIT} attempt records and counts every attempt`, async () => {
+      const { spool } = ctx
+      const job = newJob()
+      await spool.enqueue([job])
+      const attempts = Array.from({ length: HISTORY_LIMIT + 5 }, (_, i) => ({ ...failed(500 + i), at: i }))
+      for (const attempt of attempts) {
+        spool.lease(1, Date.now())
+        spool.retry(job.id, 0, attempt)
+      }
+      const [leased] = spool.lease(1, Date.now())
+      expect(leased).toMatchObject({ attempts: HISTORY_LIMIT + 5, history: attempts.slice(-HISTORY_LIMIT) })
+      if (ctx.restart !== undefined) {
+        await ctx.restart()
+        expect(ctx.spool.lease(1, Date.now())[0]).toMatchObject({ attempts: HISTORY_LIMIT + 5 })
+        expect(ctx.spool.lease(1, Date.now())).toEqual([])
+      }
+      const last = failed(400)
+      ctx.spool.deadLetter(job.id, last, 'gave up')
+      const dead = ctx.spool.getDeadLetter(job.id)!
+      expect(dead.attempts).toBe(HISTORY_LIMIT + 6)
+      expect(dead.history).toEqual([...attempts.slice(-(HISTORY_LIMIT - 1)), last])
     })
 
     it('nextDueAt is null when nothing is leasable, else the earliest notBefore', async () => {

@@ -43,12 +43,19 @@ export interface AttemptRecord {
   error?: string
 }
 
+/**
+ * How many attempt records a job keeps: the last ones. `attempts` still counts every attempt; the cap keeps a
+ * retry O(1) and the stored row small when a receiver stays down for days.
+ */
+export const HISTORY_LIMIT = 10
+
 export interface Job extends NewJob {
   createdAt: number
-  /** Attempts made so far. */
+  /** Attempts made so far (all of them, also past HISTORY_LIMIT). */
   attempts: number
   /** Earliest time (ms since epoch) the job may be leased again. */
   notBefore: number
+  /** The last HISTORY_LIMIT attempts at most, oldest first. */
   history: AttemptRecord[]
 }
 

@@ -45,9 +45,9 @@ export function createDeadLetterStore(db: Database.Database) {
     buriedJob: db.prepare<[string], { rule: string; order_key: string | null; history: string; bytes: number }>(
       'SELECT rule, order_key, history, bytes FROM dead_letters WHERE id = ?',
     ),
-    exhume: db.prepare<{ id: string; now: number }>(
-      `INSERT INTO jobs (${jobColumns})
-       SELECT id, rule, target, order_key, @now, 0, @now, history, topic, payload, qos, retain,
+    exhume: db.prepare<{ id: string; now: number; seq: number }>(
+      `INSERT INTO jobs (seq, ${jobColumns})
+       SELECT @seq, id, rule, target, order_key, @now, 0, @now, history, topic, payload, qos, retain,
          received_at, properties, method, url, headers, body, bytes
        FROM dead_letters WHERE id = @id
        ON CONFLICT (id) DO NOTHING`,
@@ -87,15 +87,18 @@ export function createDeadLetterStore(db: Database.Database) {
       return isNew
     },
 
-    /** Moves a dead letter back to the pending jobs (attempts reset, due `now`); undefined if not possible. */
-    exhume(id: string, now: number): Exhumed | undefined {
+    /**
+     * Moves a dead letter back to the pending jobs as job `seq` (attempts reset, due `now`); undefined if not
+     * possible (no such dead letter, or a job with its id is pending).
+     */
+    exhume(id: string, now: number, seq: number): Exhumed | undefined {
       const buried = statements.buriedJob.get(id)
       if (buried === undefined) return undefined
-      const result = statements.exhume.run({ id, now })
+      const result = statements.exhume.run({ id, now, seq })
       if (result.changes === 0) return undefined
       statements.delete.run(id)
       return {
-        seq: Number(result.lastInsertRowid),
+        seq,
         rule: buried.rule,
         orderKey: buried.order_key,
         history: JSON.parse(buried.history),

@@ -2,7 +2,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { NO_ATTEMPTS, type PendingEntry } from './job-index.js'
 import type { DeadLetter, Job, NewJob } from './spool.js'
 
 /** Stored in PRAGMA user_version; bump it and add a migration step when the tables change. */
@@ -117,69 +116,73 @@ export interface DeadLetterRow extends Omit<JobRow, 'seq'> {
   reason: string
 }
 
-/** The index fields of every stored job, in enqueue order (read at open). */
-export function* readPendingEntries(db: Database.Database): Generator<PendingEntry> {
-  type IndexRow = Pick<
-    JobRow,
-    'seq' | 'id' | 'rule' | 'order_key' | 'created_at' | 'not_before' | 'attempts' | 'history' | 'bytes'
-  >
-  // A million pending jobs share a few rule names: keep one copy of each.
-  const rules = new Map<string, string>()
-  const select = db.prepare<[], IndexRow>(
-    'SELECT seq, id, rule, order_key, created_at, not_before, attempts, history, bytes FROM jobs ORDER BY seq',
-  )
-  for (const row of select.iterate()) {
-    const rule = rules.get(row.rule) ?? row.rule
-    rules.set(rule, rule)
-    yield {
-      id: row.id,
-      seq: row.seq,
-      rule,
-      orderKey: row.order_key,
-      createdAt: row.created_at,
-      notBefore: row.not_before,
-      attempts: row.attempts,
-      history: row.history === '[]' ? NO_ATTEMPTS : JSON.parse(row.history),
-      bytes: row.bytes,
-      state: 'waiting',
-      gen: 0,
-    }
-  }
+/** Inserts a new job with the given seq; no change when a job with its id is stored already. */
+export const INSERT_JOB_SQL = `INSERT INTO jobs (seq, ${JOB_COLUMN_NAMES})
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (id) DO NOTHING`
+
+export type InsertJobParams = [
+  seq: number,
+  id: string,
+  rule: string,
+  target: string,
+  orderKey: string | null,
+  createdAt: number,
+  attempts: number,
+  notBefore: number,
+  history: string,
+  topic: string,
+  payload: Buffer,
+  qos: number,
+  retain: number,
+  receivedAt: number,
+  properties: string | null,
+  method: string,
+  url: string,
+  headers: string,
+  body: Buffer,
+  bytes: number,
+]
+
+/** Positional parameters for inserting a new job (positional: binding 19 named ones cost more). */
+export function jobParams(seq: number, job: NewJob, createdAt: number, bytes: number): InsertJobParams {
+  const { message, request } = job
+  return [
+    seq,
+    job.id,
+    job.rule,
+    job.target,
+    job.orderKey,
+    createdAt,
+    0,
+    createdAt,
+    '[]',
+    message.topic,
+    message.payload,
+    message.qos,
+    message.retain ? 1 : 0,
+    message.receivedAt,
+    message.properties === undefined ? null : JSON.stringify(message.properties),
+    request.method,
+    request.url,
+    JSON.stringify(request.headers),
+    request.body,
+    bytes,
+  ]
 }
 
-/** Named parameters for inserting a new job. */
-export function jobParams(job: NewJob, createdAt: number, bytes: number): Omit<JobRow, 'seq'> {
-  const { message, request } = job
-  return {
-    id: job.id,
-    rule: job.rule,
-    target: job.target,
-    order_key: job.orderKey,
-    created_at: createdAt,
-    attempts: 0,
-    not_before: createdAt,
-    history: '[]',
-    topic: message.topic,
-    payload: message.payload,
-    qos: message.qos,
-    retain: message.retain ? 1 : 0,
-    received_at: message.receivedAt,
-    properties: message.properties === undefined ? null : JSON.stringify(message.properties),
-    method: request.method,
-    url: request.url,
-    headers: JSON.stringify(request.headers),
-    body: request.body,
-    bytes,
-  }
+/** Count, bytes and highest seq of the stored jobs: one pass over the table, nothing kept (read at open). */
+export function pendingTotals(db: Database.Database): { count: number; bytes: number; maxSeq: number } {
+  const row = db
+    .prepare<[], { count: number; bytes: number; maxSeq: number | null }>(
+      'SELECT count(*) AS count, total(bytes) AS bytes, max(seq) AS maxSeq FROM jobs',
+    )
+    .get()!
+  return { count: row.count, bytes: row.bytes, maxSeq: row.maxSeq ?? 0 }
 }
 
 /** The columns a Job is made of, apart from its scheduling state (attempts, notBefore, history). */
 export type JobContentRow = Omit<JobRow, 'seq' | 'attempts' | 'not_before' | 'history' | 'bytes'>
-
-/** Selects JobContentRow (lease reads only these: the index holds the rest). */
-export const JOB_CONTENT_COLUMNS =
-  'id, rule, target, order_key, created_at, topic, payload, qos, retain, received_at, properties, method, url, ' +
-  'headers, body'
 
 export function rowToJob(row: JobContentRow, state: Pick<Job, 'attempts' | 'notBefore' | 'history'>): Job {
   const message: Job['message'] = {

@@ -1,16 +1,19 @@
 // The durable spool: jobs in a SQLite file (better-sqlite3, WAL). Writes are grouped: every enqueue, complete,
 // retry and dead-letter made within `groupCommitMs` goes into one transaction, and enqueue promises resolve once
-// it has committed. Scheduling runs on an in-memory index (job-index.ts) loaded at open; lease reads only the
-// rows it hands out.
-import { JobIndex, jobBytes, NO_ATTEMPTS, type PendingEntry } from './job-index.js'
-import type { Job, NewJob, Spool, SpoolStats } from './spool.js'
+// it has committed. Memory stays bounded: a window of the oldest pending jobs (scheduling state and content) is
+// in memory (job-index.ts); newer ones are only in the file ("spilled") and are read in, in enqueue order, as
+// the window drains. Lease never reads the file.
+import { type Checkpointer, startCheckpointer } from './checkpointer.js'
+import { JobIndex, jobBytes, NO_ATTEMPTS, type PendingEntry, withAttempt } from './job-index.js'
+import { type AttemptRecord, HISTORY_LIMIT, type Job, type NewJob, type Spool, type SpoolStats } from './spool.js'
 import { createDeadLetterStore } from './sqlite-dead-letters.js'
 import {
-  JOB_CONTENT_COLUMNS,
-  type JobContentRow,
+  INSERT_JOB_SQL,
+  type InsertJobParams,
+  type JobRow,
   jobParams,
   openSpoolDatabase,
-  readPendingEntries,
+  pendingTotals,
   rowToJob,
   type Synchronous,
 } from './sqlite-schema.js'
@@ -24,12 +27,32 @@ export interface SqliteSpoolOptions {
   maxBatch?: number
   /** NORMAL survives a process crash, FULL also an OS crash or power loss: see openSpoolDatabase. */
   synchronous?: Synchronous
+  /**
+   * Pending jobs held in memory, content included. Past it, new jobs are only in the file and are read back in
+   * enqueue order as the window drains, so a backlog of millions costs a window's memory. Keep it well above
+   * delivery.maxInFlight: leased jobs stay in the window, and so do ordered jobs waiting behind an older job of
+   * their key (a window filled by one stuck key holds the spilled jobs of other keys back until it drains).
+   */
+  windowJobs?: number
+  /**
+   * How often a worker thread checkpoints the WAL (checkpointer.ts), so that no commit pays for it. 0: SQLite's
+   * auto-checkpoint inside commits instead.
+   */
+  checkpointIntervalMs?: number
+}
+
+/** Default of `windowJobs`: 20 times delivery.maxInFlight; ~1 KB of heap each with the bench's jobs. */
+export const DEFAULT_WINDOW_JOBS = 5_000
+
+/** A job in the window: scheduling state and its content, so that lease needs no read. */
+interface WindowEntry extends PendingEntry {
+  readonly job: NewJob
 }
 
 /** Writes waiting for the next group commit, applied in call order (all before the inserts). */
 type Op =
   | { kind: 'complete'; seq: number }
-  | { kind: 'retry'; seq: number; notBefore: number; attempts: number; history: string }
+  | { kind: 'retry'; entry: WindowEntry }
   | { kind: 'deadLetter'; id: string; seq: number; attempts: number; history: string; deadAt: number; reason: string }
 
 interface EnqueueBatch {
@@ -39,25 +62,43 @@ interface EnqueueBatch {
   reject: (err: unknown) => void
 }
 
+/** A job just inserted, for the window or the spilled count once its transaction has committed. */
+interface Inserted {
+  seq: number
+  job: NewJob
+  createdAt: number
+  bytes: number
+  history: readonly AttemptRecord[]
+}
+
+/** Pages (4 KB) the WAL may reach before a commit checkpoints it itself, when the checkpointer runs. */
+const AUTO_CHECKPOINT_BACKSTOP_PAGES = 8192
+
+/** Completed jobs are deleted this many at a time (`seq IN (...)`); fewer statement runs than one per job. */
+const DELETE_CHUNK = 32
+
 export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const groupCommitMs = options.groupCommitMs ?? 2
   const maxBatch = options.maxBatch ?? 1000
-  const db = openSpoolDatabase(options.file, options.synchronous ?? 'NORMAL')
+  const windowJobs = Math.max(1, options.windowJobs ?? DEFAULT_WINDOW_JOBS)
+  // Read spilled jobs in once this much room has been made (or the window is empty), not one by one.
+  const refillAt = Math.max(1, Math.min(256, Math.floor(windowJobs / 4)))
+  const synchronous = options.synchronous ?? 'NORMAL'
+  const db = openSpoolDatabase(options.file, synchronous)
   const deadLetters = createDeadLetterStore(db)
-  const index = new JobIndex<PendingEntry>()
+  const index = new JobIndex<WindowEntry>()
 
-  const insertJob = db.prepare<ReturnType<typeof jobParams>>(
-    `INSERT INTO jobs (id, rule, target, order_key, created_at, attempts, not_before, history, topic, payload, qos,
-       retain, received_at, properties, method, url, headers, body, bytes)
-     VALUES (@id, @rule, @target, @order_key, @created_at, @attempts, @not_before, @history, @topic, @payload, @qos,
-       @retain, @received_at, @properties, @method, @url, @headers, @body, @bytes)
-     ON CONFLICT (id) DO NOTHING`,
-  )
+  const insertJob = db.prepare<InsertJobParams>(INSERT_JOB_SQL)
   const deleteJob = db.prepare<[number]>('DELETE FROM jobs WHERE seq = ?')
+  const deleteJobs = db.prepare<number[]>(
+    `DELETE FROM jobs WHERE seq IN (${Array.from({ length: DELETE_CHUNK }, () => '?').join(', ')})`,
+  )
   const updateJob = db.prepare<[number, number, string, number]>(
     'UPDATE jobs SET attempts = ?, not_before = ?, history = ? WHERE seq = ?',
   )
-  const selectJob = db.prepare<[number], JobContentRow>(`SELECT ${JOB_CONTENT_COLUMNS} FROM jobs WHERE seq = ?`)
+  const selectJob = db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE seq = ?')
+  const selectMaxSeq = db.prepare<[], { maxSeq: number | null }>('SELECT max(seq) AS maxSeq FROM jobs')
+  const selectAfter = db.prepare<[number, number], JobRow>('SELECT * FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?')
 
   let batches: EnqueueBatch[] = []
   let ops: Op[] = []
@@ -68,44 +109,112 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   let cancelTimer: (() => void) | undefined
   let closed = false
 
-  // Restart: every stored job is pending again, none is leased.
-  for (const e of readPendingEntries(db)) index.add(e, e.notBefore === e.createdAt ? 'fresh' : 'delayed')
+  // The window holds every pending job with seq <= `windowEnd`; the file alone holds the `spilled` ones after
+  // it. New seqs only grow, so spilled jobs are always newer than the window's: per-key order holds.
+  const totals = pendingTotals(db)
+  let nextSeq = totals.maxSeq + 1
+  let windowEnd = 0
+  let spilled = totals.count
+  let spilledBytes = totals.bytes
+  // Restart: load the first window; every stored job is pending again, none is leased.
+  refill()
 
-  function entry(
-    seq: number,
-    id: string,
-    rule: string,
-    orderKey: string | null,
-    createdAt: number,
-    bytes: number,
-    state: Pick<PendingEntry, 'notBefore' | 'attempts' | 'history'> = {
-      notBefore: createdAt,
-      attempts: 0,
-      history: NO_ATTEMPTS,
-    },
-  ): PendingEntry {
-    return { id, seq, rule, orderKey, createdAt, bytes, ...state, state: 'waiting', gen: 0 }
+  let checkpointer: Checkpointer | undefined
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? 200
+  if (checkpointIntervalMs > 0) {
+    // Auto-checkpoint only as the bound of the WAL (32 MB) should the thread fall behind.
+    db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_BACKSTOP_PAGES}`)
+    checkpointer = startCheckpointer({
+      file: options.file,
+      synchronous,
+      intervalMs: checkpointIntervalMs,
+      onError: () => {
+        checkpointer = undefined
+        if (db.open) db.pragma('wal_autocheckpoint = 1000')
+      },
+    })
+  }
+
+  function entry(seq: number, job: NewJob, createdAt: number, bytes: number, row?: JobRow): WindowEntry {
+    const { id, rule, target, orderKey, message, request } = job
+    return {
+      id,
+      seq,
+      rule,
+      orderKey,
+      createdAt,
+      notBefore: row?.not_before ?? createdAt,
+      attempts: row?.attempts ?? 0,
+      history: row === undefined || row.history === '[]' ? NO_ATTEMPTS : capped(JSON.parse(row.history)),
+      bytes,
+      state: 'waiting',
+      gen: 0,
+      // A copy of the fields only: the caller's object may carry more.
+      job: { id, rule, target, orderKey, message, request },
+    }
+  }
+
+  /** Jobs committed after the window's end go to the window while it has room and nothing is spilled. */
+  function admit(added: readonly Inserted[]): void {
+    for (const a of added) {
+      if (spilled === 0 && index.size < windowJobs) {
+        const e = entry(a.seq, a.job, a.createdAt, a.bytes)
+        if (a.history !== NO_ATTEMPTS) e.history = a.history
+        index.add(e)
+        windowEnd = a.seq
+      } else {
+        spilled++
+        spilledBytes += a.bytes
+      }
+    }
+  }
+
+  /** Reads spilled jobs into the window, oldest first, once there is room for a chunk. */
+  function refill(): void {
+    if (spilled === 0) return
+    const room = windowJobs - index.size
+    if (room < refillAt && index.size > 0) return
+    for (const row of selectAfter.iterate(windowEnd, room)) {
+      const e = entry(row.seq, rowToJob(row, NO_STATE), row.created_at, row.bytes, row)
+      index.add(e, e.notBefore === e.createdAt ? 'fresh' : 'delayed')
+      windowEnd = row.seq
+      spilled--
+      spilledBytes -= row.bytes
+    }
+    if (index.size < windowJobs && spilled > 0) {
+      // Counted but not found: deleted under us (by another process). Nothing is left to read in.
+      spilled = 0
+      spilledBytes = 0
+    }
   }
 
   const commit = db.transaction((ops: readonly Op[], batches: readonly EnqueueBatch[]) => {
     let newDeadLetters = 0
+    const completed: number[] = []
     for (const op of ops) {
-      if (op.kind === 'complete') deleteJob.run(op.seq)
-      else if (op.kind === 'retry') updateJob.run(op.attempts, op.notBefore, op.history, op.seq)
-      else {
+      // Deleting later is safe: no op after a complete refers to its job.
+      if (op.kind === 'complete') completed.push(op.seq)
+      else if (op.kind === 'retry') {
+        const e = op.entry
+        updateJob.run(e.attempts, e.notBefore, JSON.stringify(e.history), e.seq)
+      } else {
         if (deadLetters.bury(op, op.id)) newDeadLetters++
         deleteJob.run(op.seq)
       }
     }
-    const added: PendingEntry[] = []
+    let i = 0
+    for (; i + DELETE_CHUNK <= completed.length; i += DELETE_CHUNK) {
+      deleteJobs.run(...completed.slice(i, i + DELETE_CHUNK))
+    }
+    for (; i < completed.length; i++) deleteJob.run(completed[i])
+    const added: Inserted[] = []
     for (const batch of batches) {
       for (const job of batch.jobs) {
         const bytes = jobBytes(job)
-        const result = insertJob.run(jobParams(job, batch.createdAt, bytes))
+        const seq = nextSeq++
         // No change: a job with this id is already pending (e.g. the broker redelivered its message).
-        if (result.changes === 0) continue
-        const seq = Number(result.lastInsertRowid)
-        added.push(entry(seq, job.id, job.rule, job.orderKey, batch.createdAt, bytes))
+        if (insertJob.run(...jobParams(seq, job, batch.createdAt, bytes)).changes === 0) continue
+        added.push({ seq, job, createdAt: batch.createdAt, bytes, history: NO_ATTEMPTS })
       }
     }
     return { added, newDeadLetters }
@@ -123,14 +232,16 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     batches = []
     waiting = 0
     bufferedDeadLetters = 0
+    const seqBefore = nextSeq
     try {
       const { added, newDeadLetters } = commit(takenOps, takenBatches)
       storedDeadLetters += newDeadLetters
-      for (const e of added) index.add(e)
+      admit(added)
       for (const batch of takenBatches) batch.resolve()
       return
     } catch (err) {
       // Not stored, so not acknowledged to the broker, which will deliver the messages again.
+      resyncSeq(seqBefore)
       for (const batch of takenBatches) batch.reject(err)
     }
     if (takenOps.length === 0) return
@@ -141,6 +252,15 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       ops = takenOps.concat(ops)
       waiting += takenOps.length
       bufferedDeadLetters += takenDeadLetters
+    }
+  }
+
+  /** After a failed transaction: seqs go on from the file's highest (another process may have used ours). */
+  function resyncSeq(seqBefore: number): void {
+    try {
+      nextSeq = Math.max(seqBefore, (selectMaxSeq.get()?.maxSeq ?? 0) + 1)
+    } catch {
+      nextSeq = seqBefore // the next commit will tell
     }
   }
 
@@ -162,20 +282,22 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     if (closed) throw new Error(`The spool ${options.file} is closed`)
   }
 
-  // One read transaction for all the rows of a lease: in WAL mode each transaction takes a shared-memory lock.
-  const readJobs = db.transaction((entries: readonly PendingEntry[]) => {
-    const jobs: Job[] = []
-    for (const e of entries) {
-      const row = selectJob.get(e.seq)
-      if (row === undefined) {
-        index.remove(e.id) // the row is gone (deleted by another process?): nothing to deliver
-        continue
-      }
-      // Attempts and history come from the index: a retry still waiting for its group commit is already visible.
-      jobs.push(rowToJob(row, { attempts: e.attempts, notBefore: e.notBefore, history: e.history.slice() }))
+  function toJob(e: WindowEntry): Job {
+    const { job } = e
+    return {
+      id: job.id,
+      rule: job.rule,
+      target: job.target,
+      orderKey: job.orderKey,
+      message: job.message,
+      // A copy: a worker adding a header (a signature, say) must not change the stored job.
+      request: { ...job.request, headers: { ...job.request.headers } },
+      createdAt: e.createdAt,
+      attempts: e.attempts,
+      notBefore: e.notBefore,
+      history: e.history.slice(),
     }
-    return jobs
-  })
+  }
 
   return {
     enqueue(jobs) {
@@ -189,14 +311,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
 
     lease(limit, now) {
       assertOpen()
-      const entries = index.lease(limit, now)
-      if (entries.length === 0) return []
-      try {
-        return readJobs(entries)
-      } catch (err) {
-        for (const e of entries) index.release(e.id)
-        throw err
-      }
+      refill()
+      return index.lease(limit, now).map(toJob)
     },
 
     complete(id) {
@@ -212,9 +328,10 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       const e = index.get(id)
       if (e === undefined) return
       e.attempts++
-      e.history = [...e.history, attempt]
+      e.history = withAttempt(e.history, attempt)
       index.reschedule(id, notBefore)
-      ops.push({ kind: 'retry', seq: e.seq, notBefore, attempts: e.attempts, history: JSON.stringify(e.history) })
+      // The row is written from the entry at commit: several retries in one group cost one JSON each.
+      ops.push({ kind: 'retry', entry: e })
       buffered(1)
     },
 
@@ -222,7 +339,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       assertOpen()
       const e = index.remove(id)
       if (e === undefined) return
-      const history = JSON.stringify([...e.history, attempt])
+      const history = JSON.stringify(withAttempt(e.history, attempt))
       ops.push({ kind: 'deadLetter', id, seq: e.seq, attempts: e.attempts + 1, history, deadAt: Date.now(), reason })
       bufferedDeadLetters++
       buffered(1)
@@ -233,13 +350,18 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       index.release(id)
     },
 
-    nextDueAt: () => index.nextDueAt(),
+    nextDueAt() {
+      if (!closed) refill()
+      return index.nextDueAt()
+    },
 
     stats(now): SpoolStats {
+      if (!closed) refill()
+      // Spilled jobs are newer than the window's, so the window has the oldest.
       const oldest = index.oldestCreatedAt()
       return {
-        depth: index.size,
-        bytes: index.bytes,
+        depth: index.size + spilled,
+        bytes: index.bytes + spilledBytes,
         leased: index.leased,
         deadLetters: storedDeadLetters + bufferedDeadLetters,
         oldestAgeMs: oldest === null ? 0 : Math.max(0, now - oldest),
@@ -263,24 +385,28 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       assertOpen()
       flush()
       const now = Date.now()
-      const replayed = db.transaction(() => {
-        const added: PendingEntry[] = []
-        for (const id of ids) {
-          if (index.get(id) !== undefined) continue // pending again already (its message was redelivered)
-          const job = deadLetters.exhume(id, now)
-          if (job === undefined) continue
-          added.push(
-            entry(job.seq, id, job.rule, job.orderKey, now, job.bytes, {
-              notBefore: now,
-              attempts: 0,
-              history: job.history,
-            }),
-          )
-        }
-        return added
-      })()
+      const seqBefore = nextSeq
+      let replayed: Inserted[]
+      try {
+        replayed = db.transaction(() => {
+          const added: Inserted[] = []
+          for (const id of ids) {
+            if (index.get(id) !== undefined) continue // pending again already (its message was redelivered)
+            const seq = nextSeq++
+            const job = deadLetters.exhume(id, now, seq)
+            if (job === undefined) continue
+            const row = selectJob.get(seq)!
+            added.push({ seq, job: rowToJob(row, NO_STATE), createdAt: now, bytes: job.bytes, history: job.history })
+          }
+          return added
+        })()
+      } catch (err) {
+        resyncSeq(seqBefore)
+        throw err
+      }
       storedDeadLetters -= replayed.length
-      for (const e of replayed) index.add(e)
+      // Into the window if it has room, else spilled: read in when the window drains, like any new job.
+      admit(replayed)
       return replayed.length
     },
 
@@ -298,8 +424,16 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       try {
         flush()
       } finally {
+        await checkpointer?.close()
         db.close()
       }
     },
   }
 }
+
+/** A history read from the file: files written before the cap may hold more. */
+const capped = (history: AttemptRecord[]): AttemptRecord[] =>
+  history.length > HISTORY_LIMIT ? history.slice(-HISTORY_LIMIT) : history
+
+/** rowToJob's scheduling state where only the content is wanted (the entry holds the state). */
+const NO_STATE = { attempts: 0, notBefore: 0, history: [] }
