@@ -43,6 +43,19 @@ export function installAckPipeline(client: MqttClient, onStoreFailure: (err: unk
     for (const resolve of wake) resolve()
   }
 
+  // MQTT.js counts only incoming acknowledgements as signs of life, so a connection that only receives messages
+  // sends a PINGREQ every keepalive and gives up when the PINGRESP is not handled within half a keepalive more.
+  // Behind a backlog of thousands of messages that answer comes too late, and the connection was dropped every
+  // 45 s. The acknowledgements we send are the broker's proof of life too: reschedule the ping when one goes
+  // out (at most once a second, a timer each time).
+  let lastKeepAlive = 0
+  const keptAlive = () => {
+    const now = Date.now()
+    if (now - lastKeepAlive < 1000) return
+    lastKeepAlive = now
+    client.reschedulePing()
+  }
+
   internal._sendPacket = (packet, cb, ...rest) => {
     const entry = packet.messageId === undefined ? undefined : pending.get(packet.messageId)
     if ((packet.cmd !== 'puback' && packet.cmd !== 'pubrec') || !entry) return original(packet, cb, ...rest)
@@ -67,6 +80,7 @@ export function installAckPipeline(client: MqttClient, onStoreFailure: (err: unk
       }
       if (poisoned === entry.connection || internal.stream !== entry.connection || !client.connected) return
       original(packet, undefined, ...rest)
+      keptAlive()
     })
   }
 
