@@ -72,7 +72,7 @@ export const spoolConfigSchema = z
     /** Past this many pending jobs, the same. */
     maxJobs: z.coerce.number().int().positive().default(5_000_000),
     /** How long an enqueue may wait to share a commit with others. */
-    groupCommitMs: z.coerce.number().min(0).max(100).default(2),
+    groupCommitMs: z.coerce.number().min(0).max(100).default(0),
   })
   .strict()
 

@@ -38,6 +38,30 @@ describe('sqlite spool', () => {
     expect(spool.lease(10, Date.now())).toHaveLength(3)
   })
 
+  it('commits an enqueue at once (groupCommitMs 0) and lets a complete wait for the next commit', async () => {
+    const file = newFile()
+    spool = createSqliteSpool({ file, groupCommitMs: 0, lazyCommitMs: 60_000 })
+    const reader = new Database(file, { readonly: true })
+    const rows = () => (reader.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n
+    try {
+      const [first, second] = [newJob(), newJob()]
+      await spool.enqueue([first])
+      expect(rows()).toBe(1)
+      expect(spool.lease(10, Date.now()).map((j) => j.id)).toEqual([first.id])
+      spool.complete(first.id)
+      // Nobody waits for a complete: no commit of its own, so the row is still there...
+      await new Promise((resolve) => setImmediate(resolve))
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(rows()).toBe(1)
+      // ...until the next enqueue's commit takes it along.
+      await spool.enqueue([second])
+      expect(rows()).toBe(1)
+      expect(spool.lease(10, Date.now()).map((j) => j.id)).toEqual([second.id])
+    } finally {
+      reader.close()
+    }
+  })
+
   it('refuses a spool file written by a newer schema', () => {
     const file = newFile()
     const db = new Database(file)

@@ -1,6 +1,6 @@
-// The durable spool: jobs in a SQLite file (better-sqlite3, WAL). Writes are grouped: every enqueue, complete,
-// retry and dead-letter made within `groupCommitMs` goes into one transaction, and enqueue promises resolve once
-// it has committed. Memory stays bounded: a window of the oldest pending jobs (scheduling state and content) is
+// The durable spool: jobs in a SQLite file (better-sqlite3, WAL). Writes are grouped: the enqueues made within
+// `groupCommitMs` (0: within one turn of the event loop) go into one transaction with every complete, retry and
+// dead letter waiting so far (those wait up to `lazyCommitMs`), and enqueue promises resolve once it committed. Memory stays bounded: a window of the oldest pending jobs (scheduling state and content) is
 // in memory (job-index.ts); newer ones are only in the file ("spilled") and are read in, in enqueue order, as
 // the window drains. Lease never reads the file.
 import { type Checkpointer, startCheckpointer } from './checkpointer.js'
@@ -21,8 +21,13 @@ import {
 export interface SqliteSpoolOptions {
   /** The database file, e.g. `<dataDir>/spool.db`; its directory is created if missing. */
   file: string
-  /** How long the first write of a group waits for others to join its transaction. 0: until setImmediate. */
+  /** How long the first enqueue of a group waits for others to join its transaction. 0: until setImmediate. */
   groupCommitMs?: number
+  /**
+   * How long a complete, retry or dead letter may wait for the next commit (nobody waits for those; an enqueue's
+   * commit takes them along). Default 50 ms, and never less than groupCommitMs.
+   */
+  lazyCommitMs?: number
   /** Commit at once when this many jobs and operations are waiting. */
   maxBatch?: number
   /** NORMAL survives a process crash, FULL also an OS crash or power loss: see openSpoolDatabase. */
@@ -79,6 +84,7 @@ const DELETE_CHUNK = 32
 
 export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const groupCommitMs = options.groupCommitMs ?? 2
+  const lazyCommitMs = Math.max(groupCommitMs, options.lazyCommitMs ?? 50)
   const maxBatch = options.maxBatch ?? 1000
   const windowJobs = Math.max(1, options.windowJobs ?? DEFAULT_WINDOW_JOBS)
   // Read spilled jobs in once this much room has been made (or the window is empty), not one by one.
@@ -107,6 +113,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   let storedDeadLetters = deadLetters.count()
   /** Cancels the scheduled group commit; set while one is scheduled. */
   let cancelTimer: (() => void) | undefined
+  /** When the scheduled commit runs (performance.now()): a write may bring it forward, never put it off. */
+  let commitAt = Number.POSITIVE_INFINITY
   let closed = false
 
   // The window holds every pending job with seq <= `windowEnd`; the file alone holds the `spilled` ones after
@@ -224,6 +232,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   function flush(): void {
     cancelTimer?.()
     cancelTimer = undefined
+    commitAt = Number.POSITIVE_INFINITY
     if (ops.length === 0 && batches.length === 0) return
     const takenOps = ops
     const takenBatches = batches
@@ -264,17 +273,27 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     }
   }
 
-  function buffered(count: number): void {
+  /**
+   * Schedules the group commit `delayMs` from now, unless one is due sooner. Enqueues pass groupCommitMs (someone
+   * waits for them); completes, retries and dead letters lazyCommitMs (nobody does: an enqueue's commit takes
+   * them along, and a crash before it only means a duplicate delivery or a repeated attempt).
+   */
+  function buffered(count: number, delayMs: number): void {
     waiting += count
-    if (waiting >= maxBatch) flush()
-    else if (cancelTimer === undefined) {
-      if (groupCommitMs > 0) {
-        const timer = setTimeout(flush, groupCommitMs)
-        cancelTimer = () => clearTimeout(timer)
-      } else {
-        const immediate = setImmediate(flush)
-        cancelTimer = () => clearImmediate(immediate)
-      }
+    if (waiting >= maxBatch) {
+      flush()
+      return
+    }
+    const at = performance.now() + delayMs
+    if (cancelTimer !== undefined && commitAt <= at) return
+    cancelTimer?.()
+    commitAt = at
+    if (delayMs > 0) {
+      const timer = setTimeout(flush, delayMs)
+      cancelTimer = () => clearTimeout(timer)
+    } else {
+      const immediate = setImmediate(flush)
+      cancelTimer = () => clearImmediate(immediate)
     }
   }
 
@@ -305,7 +324,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       if (jobs.length === 0) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
         batches.push({ jobs, createdAt: Date.now(), resolve, reject })
-        buffered(jobs.length)
+        buffered(jobs.length, groupCommitMs)
       })
     },
 
@@ -320,7 +339,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       const e = index.remove(id)
       if (e === undefined) return
       ops.push({ kind: 'complete', seq: e.seq })
-      buffered(1)
+      buffered(1, lazyCommitMs)
     },
 
     retry(id, notBefore, attempt) {
@@ -332,7 +351,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       index.reschedule(id, notBefore)
       // The row is written from the entry at commit: several retries in one group cost one JSON each.
       ops.push({ kind: 'retry', entry: e })
-      buffered(1)
+      buffered(1, lazyCommitMs)
     },
 
     deadLetter(id, attempt, reason) {
@@ -342,7 +361,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       const history = JSON.stringify(withAttempt(e.history, attempt))
       ops.push({ kind: 'deadLetter', id, seq: e.seq, attempts: e.attempts + 1, history, deadAt: Date.now(), reason })
       bufferedDeadLetters++
-      buffered(1)
+      buffered(1, lazyCommitMs)
     },
 
     release(id) {
