@@ -1,6 +1,5 @@
 // The ack pipeline on a real broker (aedes over TCP): acknowledgements wait for their store, go out in arrival
 // order, and count as the connection's sign of life (no keepalive ping needed while they flow).
-import { once } from 'node:events'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startAedes, type TestBroker } from '../../test/helpers/aedes.js'
@@ -42,12 +41,12 @@ describe('ack pipeline', () => {
     subscriber.on('packetsend', (packet) => {
       if (packet.cmd === 'puback') acks.push(packet.messageId!)
     })
-    await once(subscriber, 'connect')
+    await new Promise((resolve) => subscriber.once('connect', resolve))
     await subscriber.subscribeAsync('t/#', { qos: 1 })
 
     const publisher = mqtt.connect(broker.url, { protocolVersion: 4 })
     clients.push(publisher)
-    await once(publisher, 'connect')
+    await new Promise((resolve) => publisher.once('connect', resolve))
     await Promise.all([publisher.publishAsync('t/1', 'a', { qos: 1 }), publisher.publishAsync('t/2', 'b', { qos: 1 })])
     await waitFor(() => stores.length === 2, { what: 'both messages handed to the store' })
     expect(pipeline.held).toBe(2)
