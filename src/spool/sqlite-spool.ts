@@ -1,11 +1,12 @@
 // The durable spool: jobs in a SQLite file (better-sqlite3, WAL). Writes are grouped: the enqueues made within
 // `groupCommitMs` (0: within one turn of the event loop) go into one transaction with every complete, retry and
-// dead letter waiting so far (those wait up to `lazyCommitMs`), and enqueue promises resolve once it committed. Memory stays bounded: a window of the oldest pending jobs (scheduling state and content) is
-// in memory (job-index.ts); newer ones are only in the file ("spilled") and are read in, in enqueue order, as
-// the window drains. Lease never reads the file.
+// dead letter waiting so far (those wait up to `lazyCommitMs`), and enqueue promises resolve once it committed.
+// Memory stays bounded: a window of the oldest pending jobs is in memory, newer ones only in the file
+// (sqlite-window.ts). Lease never reads the file.
 import { type Checkpointer, startCheckpointer } from './checkpointer.js'
-import { JobIndex, jobBytes, NO_ATTEMPTS, type PendingEntry, withAttempt } from './job-index.js'
-import { type AttemptRecord, HISTORY_LIMIT, type Job, type NewJob, type Spool, type SpoolStats } from './spool.js'
+import { CommitScheduler } from './commit-scheduler.js'
+import { jobBytes, NO_ATTEMPTS, withAttempt } from './job-index.js'
+import type { NewJob, Spool, SpoolStats } from './spool.js'
 import { createDeadLetterStore } from './sqlite-dead-letters.js'
 import {
   INSERT_JOB_SQL,
@@ -17,6 +18,14 @@ import {
   rowToJob,
   type Synchronous,
 } from './sqlite-schema.js'
+import {
+  DEFAULT_WINDOW_JOBS,
+  type Inserted,
+  leasedJob,
+  NO_STATE,
+  SpoolWindow,
+  type WindowEntry,
+} from './sqlite-window.js'
 
 export interface SqliteSpoolOptions {
   /** The database file, e.g. `<dataDir>/spool.db`; its directory is created if missing. */
@@ -46,14 +55,6 @@ export interface SqliteSpoolOptions {
   checkpointIntervalMs?: number
 }
 
-/** Default of `windowJobs`: 20 times delivery.maxInFlight; ~1 KB of heap each with the bench's jobs. */
-export const DEFAULT_WINDOW_JOBS = 5_000
-
-/** A job in the window: scheduling state and its content, so that lease needs no read. */
-interface WindowEntry extends PendingEntry {
-  readonly job: NewJob
-}
-
 /** Writes waiting for the next group commit, applied in call order (all before the inserts). */
 type Op =
   | { kind: 'complete'; seq: number }
@@ -67,15 +68,6 @@ interface EnqueueBatch {
   reject: (err: unknown) => void
 }
 
-/** A job just inserted, for the window or the spilled count once its transaction has committed. */
-interface Inserted {
-  seq: number
-  job: NewJob
-  createdAt: number
-  bytes: number
-  history: readonly AttemptRecord[]
-}
-
 /** Pages (4 KB) the WAL may reach before a commit checkpoints it itself, when the checkpointer runs. */
 const AUTO_CHECKPOINT_BACKSTOP_PAGES = 8192
 
@@ -86,13 +78,9 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const groupCommitMs = options.groupCommitMs ?? 2
   const lazyCommitMs = Math.max(groupCommitMs, options.lazyCommitMs ?? 50)
   const maxBatch = options.maxBatch ?? 1000
-  const windowJobs = Math.max(1, options.windowJobs ?? DEFAULT_WINDOW_JOBS)
-  // Read spilled jobs in once this much room has been made (or the window is empty), not one by one.
-  const refillAt = Math.max(1, Math.min(256, Math.floor(windowJobs / 4)))
   const synchronous = options.synchronous ?? 'NORMAL'
   const db = openSpoolDatabase(options.file, synchronous)
   const deadLetters = createDeadLetterStore(db)
-  const index = new JobIndex<WindowEntry>()
 
   const insertJob = db.prepare<InsertJobParams>(INSERT_JOB_SQL)
   const deleteJob = db.prepare<[number]>('DELETE FROM jobs WHERE seq = ?')
@@ -104,28 +92,20 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   )
   const selectJob = db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE seq = ?')
   const selectMaxSeq = db.prepare<[], { maxSeq: number | null }>('SELECT max(seq) AS maxSeq FROM jobs')
-  const selectAfter = db.prepare<[number, number], JobRow>('SELECT * FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?')
 
   let batches: EnqueueBatch[] = []
   let ops: Op[] = []
-  let waiting = 0
   let bufferedDeadLetters = 0
   let storedDeadLetters = deadLetters.count()
-  /** Cancels the scheduled group commit; set while one is scheduled. */
-  let cancelTimer: (() => void) | undefined
-  /** When the scheduled commit runs (performance.now()): a write may bring it forward, never put it off. */
-  let commitAt = Number.POSITIVE_INFINITY
   let closed = false
 
-  // The window holds every pending job with seq <= `windowEnd`; the file alone holds the `spilled` ones after
-  // it. New seqs only grow, so spilled jobs are always newer than the window's: per-key order holds.
+  // The window holds the oldest pending jobs; the file alone holds the spilled ones after it (sqlite-window.ts).
   const totals = pendingTotals(db)
   let nextSeq = totals.maxSeq + 1
-  let windowEnd = 0
-  let spilled = totals.count
-  let spilledBytes = totals.bytes
+  const window = new SpoolWindow(db, options.windowJobs ?? DEFAULT_WINDOW_JOBS, totals)
+  const { index } = window
   // Restart: load the first window; every stored job is pending again, none is leased.
-  refill()
+  window.refill()
 
   let checkpointer: Checkpointer | undefined
   const checkpointIntervalMs = options.checkpointIntervalMs ?? 200
@@ -141,59 +121,6 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
         if (db.open) db.pragma('wal_autocheckpoint = 1000')
       },
     })
-  }
-
-  function entry(seq: number, job: NewJob, createdAt: number, bytes: number, row?: JobRow): WindowEntry {
-    const { id, rule, target, orderKey, message, request } = job
-    return {
-      id,
-      seq,
-      rule,
-      orderKey,
-      createdAt,
-      notBefore: row?.not_before ?? createdAt,
-      attempts: row?.attempts ?? 0,
-      history: row === undefined || row.history === '[]' ? NO_ATTEMPTS : capped(JSON.parse(row.history)),
-      bytes,
-      state: 'waiting',
-      gen: 0,
-      // A copy of the fields only: the caller's object may carry more.
-      job: { id, rule, target, orderKey, message, request },
-    }
-  }
-
-  /** Jobs committed after the window's end go to the window while it has room and nothing is spilled. */
-  function admit(added: readonly Inserted[]): void {
-    for (const a of added) {
-      if (spilled === 0 && index.size < windowJobs) {
-        const e = entry(a.seq, a.job, a.createdAt, a.bytes)
-        if (a.history !== NO_ATTEMPTS) e.history = a.history
-        index.add(e)
-        windowEnd = a.seq
-      } else {
-        spilled++
-        spilledBytes += a.bytes
-      }
-    }
-  }
-
-  /** Reads spilled jobs into the window, oldest first, once there is room for a chunk. */
-  function refill(): void {
-    if (spilled === 0) return
-    const room = windowJobs - index.size
-    if (room < refillAt && index.size > 0) return
-    for (const row of selectAfter.iterate(windowEnd, room)) {
-      const e = entry(row.seq, rowToJob(row, NO_STATE), row.created_at, row.bytes, row)
-      index.add(e, e.notBefore === e.createdAt ? 'fresh' : 'delayed')
-      windowEnd = row.seq
-      spilled--
-      spilledBytes -= row.bytes
-    }
-    if (index.size < windowJobs && spilled > 0) {
-      // Counted but not found: deleted under us (by another process). Nothing is left to read in.
-      spilled = 0
-      spilledBytes = 0
-    }
   }
 
   const commit = db.transaction((ops: readonly Op[], batches: readonly EnqueueBatch[]) => {
@@ -228,24 +155,25 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     return { added, newDeadLetters }
   })
 
+  // Enqueues wait groupCommitMs (someone waits for them); completes, retries and dead letters lazyCommitMs (nobody
+  // does: an enqueue's commit takes them along, and a crash before it only means a duplicate or a repeated attempt).
+  const scheduler = new CommitScheduler(() => flush(), maxBatch)
+
   /** Runs the group commit now. Enqueues fail with the transaction; other writes are retried on their own. */
   function flush(): void {
-    cancelTimer?.()
-    cancelTimer = undefined
-    commitAt = Number.POSITIVE_INFINITY
+    scheduler.taken()
     if (ops.length === 0 && batches.length === 0) return
     const takenOps = ops
     const takenBatches = batches
     const takenDeadLetters = bufferedDeadLetters
     ops = []
     batches = []
-    waiting = 0
     bufferedDeadLetters = 0
     const seqBefore = nextSeq
     try {
       const { added, newDeadLetters } = commit(takenOps, takenBatches)
       storedDeadLetters += newDeadLetters
-      admit(added)
+      window.admit(added)
       for (const batch of takenBatches) batch.resolve()
       return
     } catch (err) {
@@ -259,7 +187,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     } catch {
       // Keep them for the next group commit: a lost complete means a duplicate, a lost dead letter a lost job.
       ops = takenOps.concat(ops)
-      waiting += takenOps.length
+      scheduler.add(takenOps.length, lazyCommitMs)
       bufferedDeadLetters += takenDeadLetters
     }
   }
@@ -273,49 +201,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     }
   }
 
-  /**
-   * Schedules the group commit `delayMs` from now, unless one is due sooner. Enqueues pass groupCommitMs (someone
-   * waits for them); completes, retries and dead letters lazyCommitMs (nobody does: an enqueue's commit takes
-   * them along, and a crash before it only means a duplicate delivery or a repeated attempt).
-   */
-  function buffered(count: number, delayMs: number): void {
-    waiting += count
-    if (waiting >= maxBatch) {
-      flush()
-      return
-    }
-    const at = performance.now() + delayMs
-    if (cancelTimer !== undefined && commitAt <= at) return
-    cancelTimer?.()
-    commitAt = at
-    if (delayMs > 0) {
-      const timer = setTimeout(flush, delayMs)
-      cancelTimer = () => clearTimeout(timer)
-    } else {
-      const immediate = setImmediate(flush)
-      cancelTimer = () => clearImmediate(immediate)
-    }
-  }
-
   function assertOpen(): void {
     if (closed) throw new Error(`The spool ${options.file} is closed`)
-  }
-
-  function toJob(e: WindowEntry): Job {
-    const { job } = e
-    return {
-      id: job.id,
-      rule: job.rule,
-      target: job.target,
-      orderKey: job.orderKey,
-      message: job.message,
-      // A copy: a worker adding a header (a signature, say) must not change the stored job.
-      request: { ...job.request, headers: { ...job.request.headers } },
-      createdAt: e.createdAt,
-      attempts: e.attempts,
-      notBefore: e.notBefore,
-      history: e.history.slice(),
-    }
   }
 
   return {
@@ -324,14 +211,14 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       if (jobs.length === 0) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
         batches.push({ jobs, createdAt: Date.now(), resolve, reject })
-        buffered(jobs.length, groupCommitMs)
+        scheduler.add(jobs.length, groupCommitMs)
       })
     },
 
     lease(limit, now) {
       assertOpen()
-      refill()
-      return index.lease(limit, now).map(toJob)
+      window.refill()
+      return index.lease(limit, now).map(leasedJob)
     },
 
     complete(id) {
@@ -339,7 +226,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       const e = index.remove(id)
       if (e === undefined) return
       ops.push({ kind: 'complete', seq: e.seq })
-      buffered(1, lazyCommitMs)
+      scheduler.add(1, lazyCommitMs)
     },
 
     retry(id, notBefore, attempt) {
@@ -351,7 +238,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       index.reschedule(id, notBefore)
       // The row is written from the entry at commit: several retries in one group cost one JSON each.
       ops.push({ kind: 'retry', entry: e })
-      buffered(1, lazyCommitMs)
+      scheduler.add(1, lazyCommitMs)
     },
 
     deadLetter(id, attempt, reason) {
@@ -361,7 +248,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       const history = JSON.stringify(withAttempt(e.history, attempt))
       ops.push({ kind: 'deadLetter', id, seq: e.seq, attempts: e.attempts + 1, history, deadAt: Date.now(), reason })
       bufferedDeadLetters++
-      buffered(1, lazyCommitMs)
+      scheduler.add(1, lazyCommitMs)
     },
 
     release(id) {
@@ -370,17 +257,17 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     },
 
     nextDueAt() {
-      if (!closed) refill()
+      if (!closed) window.refill()
       return index.nextDueAt()
     },
 
     stats(now): SpoolStats {
-      if (!closed) refill()
+      if (!closed) window.refill()
       // Spilled jobs are newer than the window's, so the window has the oldest.
       const oldest = index.oldestCreatedAt()
       return {
-        depth: index.size + spilled,
-        bytes: index.bytes + spilledBytes,
+        depth: index.size + window.spilled,
+        bytes: index.bytes + window.spilledBytes,
         leased: index.leased,
         deadLetters: storedDeadLetters + bufferedDeadLetters,
         oldestAgeMs: oldest === null ? 0 : Math.max(0, now - oldest),
@@ -425,7 +312,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       }
       storedDeadLetters -= replayed.length
       // Into the window if it has room, else spilled: read in when the window drains, like any new job.
-      admit(replayed)
+      window.admit(replayed)
       return replayed.length
     },
 
@@ -449,10 +336,3 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     },
   }
 }
-
-/** A history read from the file: files written before the cap may hold more. */
-const capped = (history: AttemptRecord[]): AttemptRecord[] =>
-  history.length > HISTORY_LIMIT ? history.slice(-HISTORY_LIMIT) : history
-
-/** rowToJob's scheduling state where only the content is wanted (the entry holds the state). */
-const NO_STATE = { attempts: 0, notBefore: 0, history: [] }
