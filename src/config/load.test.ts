@@ -47,6 +47,14 @@ describe('configuration', () => {
     )
   })
 
+  it('sizes the durable spool window from HOOKBRIDGE_SPOOL_WINDOW_JOBS, and refuses a window too small to work', () => {
+    expect(loadConfig({ env: {} }).spool.windowJobs).toBe(5000)
+    expect(loadConfig({ env: { HOOKBRIDGE_SPOOL_WINDOW_JOBS: '20000' } }).spool.windowJobs).toBe(20_000)
+    expect(() => loadConfig({ env: { HOOKBRIDGE_SPOOL_WINDOW_JOBS: '3' } })).toThrow(
+      /HOOKBRIDGE_SPOOL_WINDOW_JOBS: spool\.windowJobs/,
+    )
+  })
+
   it('points at the line of a bad key in the config file and resolves ${env:NAME} there', () => {
     const file = join(dir, 'c.yaml')
     writeFileSync(file, 'mqtt:\n  url: mqtt://broker:1883\n  pasword: x\n')

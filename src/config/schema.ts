@@ -73,6 +73,8 @@ export const spoolConfigSchema = z
     maxJobs: z.coerce.number().int().positive().default(5_000_000),
     /** How long an enqueue may wait to share a commit with others. */
     groupCommitMs: z.coerce.number().min(0).max(100).default(0),
+    /** Durable spool: pending jobs held in memory (the oldest); the rest stay in the file until there is room. */
+    windowJobs: z.coerce.number().int().min(10).default(5_000),
   })
   .strict()
 

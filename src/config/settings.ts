@@ -67,6 +67,11 @@ export const settings: readonly Setting[] = [
   { path: 'spool.maxBytes', env: 'HOOKBRIDGE_SPOOL_MAX_BYTES', description: 'Pending bytes past which intake pauses' },
   { path: 'spool.maxJobs', env: 'HOOKBRIDGE_SPOOL_MAX_JOBS', description: 'Pending jobs past which intake pauses' },
   {
+    path: 'spool.windowJobs',
+    env: 'HOOKBRIDGE_SPOOL_WINDOW_JOBS',
+    description: 'Pending jobs the durable spool holds in memory; the rest wait in the file',
+  },
+  {
     path: 'limits.maxPayloadBytes',
     env: 'HOOKBRIDGE_MAX_PAYLOAD_BYTES',
     description: 'Largest MQTT payload a rule parses',

@@ -13,7 +13,11 @@ export function openSpool(config: Pick<Config, 'spool' | 'dataDir'>, logger: Log
     return createMemorySpool()
   }
   mkdirSync(config.dataDir, { recursive: true })
-  const spool = createSqliteSpool({ file: spoolFile(config), groupCommitMs: config.spool.groupCommitMs })
+  const spool = createSqliteSpool({
+    file: spoolFile(config),
+    groupCommitMs: config.spool.groupCommitMs,
+    windowJobs: config.spool.windowJobs,
+  })
   const stats = spool.stats(Date.now())
   logger.info({ file: spoolFile(config), pending: stats.depth, deadLetters: stats.deadLetters }, 'durable spool open')
   return spool
