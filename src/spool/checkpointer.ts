@@ -5,6 +5,7 @@
 // should this thread fall behind or fail.
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
+import type Database from 'better-sqlite3'
 import type { Synchronous } from './sqlite-schema.js'
 
 export interface Checkpointer {
@@ -58,5 +59,31 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
       worker.postMessage('stop')
       await exited
     },
+  }
+}
+
+/** Pages (4 KB) the WAL may reach before a commit checkpoints it itself, when the checkpointer runs. */
+const AUTO_CHECKPOINT_BACKSTOP_PAGES = 8192
+
+/**
+ * Checkpoints `db`'s WAL from a thread every `intervalMs` (0: none, SQLite's auto-checkpoint inside commits).
+ * Its own auto-checkpoint stays on as the WAL's bound (32 MB), and goes back to SQLite's default if the thread fails.
+ */
+export function checkpointInBackground(
+  db: Database.Database,
+  options: Pick<CheckpointerOptions, 'file' | 'synchronous' | 'intervalMs'>,
+): Checkpointer | undefined {
+  if (options.intervalMs <= 0) return undefined
+  db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_BACKSTOP_PAGES}`)
+  let failed = false
+  const checkpointer = startCheckpointer({
+    ...options,
+    onError: () => {
+      failed = true
+      if (db.open) db.pragma('wal_autocheckpoint = 1000')
+    },
+  })
+  return {
+    close: () => (failed ? Promise.resolve() : checkpointer.close()),
   }
 }

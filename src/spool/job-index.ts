@@ -2,7 +2,7 @@
 // per-(rule, orderKey) FIFOs that let only the oldest job of a key be in delivery. No I/O here.
 import { Deque } from './deque.js'
 import { MinHeap } from './heap.js'
-import { type AttemptRecord, HISTORY_LIMIT, type NewJob } from './spool.js'
+import { type AttemptRecord, HISTORY_LIMIT, type Job, type NewJob } from './spool.js'
 
 /**
  * waiting: ordered, behind an older job of its key. scheduled: leasable once due. leased: with a worker.
@@ -57,6 +57,28 @@ export function jobBytes(job: NewJob): number {
     bytes += Buffer.byteLength(name) + Buffer.byteLength(value)
   }
   return bytes
+}
+
+/** A pending entry that holds its job's content (both spools keep it in memory while the entry is there). */
+export interface ContentEntry extends PendingEntry {
+  readonly job: NewJob
+}
+
+/** The job a lease hands out: a copy, so a worker adding a header (a signature, say) cannot change the stored one. */
+export function leasedJob(e: ContentEntry): Job {
+  const { job } = e
+  return {
+    id: job.id,
+    rule: job.rule,
+    target: job.target,
+    orderKey: job.orderKey,
+    message: job.message,
+    request: { ...job.request, headers: { ...job.request.headers } },
+    createdAt: e.createdAt,
+    attempts: e.attempts,
+    notBefore: e.notBefore,
+    history: e.history.slice(),
+  }
 }
 
 export class JobIndex<E extends PendingEntry> {

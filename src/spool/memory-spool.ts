@@ -1,14 +1,10 @@
 // The volatile spool (memory-only mode): everything is lost when the process exits. Jobs are leasable as soon
 // as `enqueue` returns; per-operation cost stays O(1) or O(log n) at millions of jobs (see job-index.ts).
-import { JobIndex, jobBytes, NO_ATTEMPTS, type PendingEntry, withAttempt } from './job-index.js'
-import type { AttemptRecord, DeadLetter, DeadLetterQuery, Job, NewJob, Spool, SpoolStats } from './spool.js'
-
-interface MemoryEntry extends PendingEntry {
-  readonly job: NewJob
-}
+import { type ContentEntry, JobIndex, jobBytes, leasedJob, NO_ATTEMPTS, withAttempt } from './job-index.js'
+import type { AttemptRecord, DeadLetter, DeadLetterQuery, NewJob, Spool, SpoolStats } from './spool.js'
 
 export function createMemorySpool(): Spool {
-  const index = new JobIndex<MemoryEntry>()
+  const index = new JobIndex<ContentEntry>()
   /** In the order they died (Map keeps insertion order), which is the order they are listed in. */
   const deadLetters = new Map<string, DeadLetter>()
   let seq = 0
@@ -36,23 +32,6 @@ export function createMemorySpool(): Spool {
     })
   }
 
-  function toJob(entry: MemoryEntry): Job {
-    const { job } = entry
-    return {
-      id: job.id,
-      rule: job.rule,
-      target: job.target,
-      orderKey: job.orderKey,
-      message: job.message,
-      // A copy: a worker adding a header (a signature, say) must not change the stored job.
-      request: { ...job.request, headers: { ...job.request.headers } },
-      createdAt: entry.createdAt,
-      attempts: entry.attempts,
-      notBefore: entry.notBefore,
-      history: entry.history.slice(),
-    }
-  }
-
   function copy(dead: DeadLetter): DeadLetter {
     return { ...dead, history: [...dead.history] }
   }
@@ -67,7 +46,7 @@ export function createMemorySpool(): Spool {
 
     lease(limit, now) {
       assertOpen()
-      return index.lease(limit, now).map(toJob)
+      return index.lease(limit, now).map(leasedJob)
     },
 
     complete(id) {
@@ -88,7 +67,7 @@ export function createMemorySpool(): Spool {
       assertOpen()
       const entry = index.remove(id)
       if (entry === undefined) return
-      const job = toJob(entry)
+      const job = leasedJob(entry)
       deadLetters.delete(id)
       deadLetters.set(id, {
         ...job,

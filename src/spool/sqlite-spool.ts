@@ -3,9 +3,9 @@
 // dead letter waiting so far (those wait up to `lazyCommitMs`), and enqueue promises resolve once it committed.
 // Memory stays bounded: a window of the oldest pending jobs is in memory, newer ones only in the file
 // (sqlite-window.ts). Lease never reads the file.
-import { type Checkpointer, startCheckpointer } from './checkpointer.js'
+import { checkpointInBackground } from './checkpointer.js'
 import { CommitScheduler } from './commit-scheduler.js'
-import { jobBytes, NO_ATTEMPTS, withAttempt } from './job-index.js'
+import { jobBytes, leasedJob, NO_ATTEMPTS, withAttempt } from './job-index.js'
 import type { NewJob, Spool, SpoolStats } from './spool.js'
 import { createDeadLetterStore } from './sqlite-dead-letters.js'
 import {
@@ -18,14 +18,7 @@ import {
   rowToJob,
   type Synchronous,
 } from './sqlite-schema.js'
-import {
-  DEFAULT_WINDOW_JOBS,
-  type Inserted,
-  leasedJob,
-  NO_STATE,
-  SpoolWindow,
-  type WindowEntry,
-} from './sqlite-window.js'
+import { DEFAULT_WINDOW_JOBS, type Inserted, NO_STATE, SpoolWindow, type WindowEntry } from './sqlite-window.js'
 
 export interface SqliteSpoolOptions {
   /** The database file, e.g. `<dataDir>/spool.db`; its directory is created if missing. */
@@ -68,9 +61,6 @@ interface EnqueueBatch {
   reject: (err: unknown) => void
 }
 
-/** Pages (4 KB) the WAL may reach before a commit checkpoints it itself, when the checkpointer runs. */
-const AUTO_CHECKPOINT_BACKSTOP_PAGES = 8192
-
 /** Completed jobs are deleted this many at a time (`seq IN (...)`); fewer statement runs than one per job. */
 const DELETE_CHUNK = 32
 
@@ -107,21 +97,11 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   // Restart: load the first window; every stored job is pending again, none is leased.
   window.refill()
 
-  let checkpointer: Checkpointer | undefined
-  const checkpointIntervalMs = options.checkpointIntervalMs ?? 200
-  if (checkpointIntervalMs > 0) {
-    // Auto-checkpoint only as the bound of the WAL (32 MB) should the thread fall behind.
-    db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_BACKSTOP_PAGES}`)
-    checkpointer = startCheckpointer({
-      file: options.file,
-      synchronous,
-      intervalMs: checkpointIntervalMs,
-      onError: () => {
-        checkpointer = undefined
-        if (db.open) db.pragma('wal_autocheckpoint = 1000')
-      },
-    })
-  }
+  const checkpointer = checkpointInBackground(db, {
+    file: options.file,
+    synchronous,
+    intervalMs: options.checkpointIntervalMs ?? 200,
+  })
 
   const commit = db.transaction((ops: readonly Op[], batches: readonly EnqueueBatch[]) => {
     let newDeadLetters = 0

@@ -2,17 +2,15 @@
 // newer jobs only in the file ("spilled"), counted, and read in oldest first as the window drains. Seqs only
 // grow, so spilled jobs are always newer than the window's: per-key order and "oldest first" hold.
 import type Database from 'better-sqlite3'
-import { JobIndex, NO_ATTEMPTS, type PendingEntry } from './job-index.js'
-import { type AttemptRecord, HISTORY_LIMIT, type Job, type NewJob } from './spool.js'
+import { type ContentEntry, JobIndex, NO_ATTEMPTS } from './job-index.js'
+import { type AttemptRecord, HISTORY_LIMIT, type NewJob } from './spool.js'
 import { type JobRow, rowToJob } from './sqlite-schema.js'
 
 /** Default of `windowJobs`: 20 times delivery.maxInFlight; ~1 KB of heap each with the bench's jobs. */
 export const DEFAULT_WINDOW_JOBS = 5_000
 
 /** A job in the window: scheduling state and its content, so that lease needs no read. */
-export interface WindowEntry extends PendingEntry {
-  readonly job: NewJob
-}
+export type WindowEntry = ContentEntry
 
 /** A job just inserted, for the window or the spilled count once its transaction has committed. */
 export interface Inserted {
@@ -100,23 +98,5 @@ function entry(seq: number, job: NewJob, createdAt: number, bytes: number, row?:
     gen: 0,
     // A copy of the fields only: the caller's object may carry more.
     job: { id, rule, target, orderKey, message, request },
-  }
-}
-
-/** The job a lease hands out: a copy, so a worker adding a header (a signature, say) cannot change it. */
-export function leasedJob(e: WindowEntry): Job {
-  const { job } = e
-  return {
-    id: job.id,
-    rule: job.rule,
-    target: job.target,
-    orderKey: job.orderKey,
-    message: job.message,
-    // A copy: a worker adding a header (a signature, say) must not change the stored job.
-    request: { ...job.request, headers: { ...job.request.headers } },
-    createdAt: e.createdAt,
-    attempts: e.attempts,
-    notBefore: e.notBefore,
-    history: e.history.slice(),
   }
 }
