@@ -21,13 +21,23 @@ client.on('connect', () => (client.stream as unknown as Socket).setNoDelay?.(tru
 client.on('error', (err) => process.stderr.write(`publisher: ${err.message}\n`))
 
 // How many messages the broker holds (queued or in flight to subscribers), published by mosquitto every
-// sys_interval: the backlog phase watches it fall to zero once the bridge has taken (stored) everything.
+// sys_interval: the backlog phase watches it fall to zero once the bridge has taken (stored) everything. The
+// store counts retained messages too, and mosquitto retains each $SYS topic it starts publishing (new ones appear
+// as load changes), so those are taken off: otherwise the count never falls to its start value.
 const STORE_COUNT = '$SYS/broker/store/messages/count'
-let storeCount: { value: number; at: number } | undefined
+const RETAINED_COUNT = '$SYS/broker/retained messages/count'
+const latest = new Map<string, { value: number; at: number }>()
 let subscribedToStore = false
 client.on('message', (topic, payload) => {
-  if (topic === STORE_COUNT) storeCount = { value: Number(payload.toString()), at: Date.now() }
+  if (topic === STORE_COUNT || topic === RETAINED_COUNT) latest.set(topic, { value: Number(payload), at: Date.now() })
 })
+
+function heldNotRetained(): { value: number; at: number } | null {
+  const store = latest.get(STORE_COUNT)
+  const retained = latest.get(RETAINED_COUNT)
+  if (!store || !retained) return null
+  return { value: Math.max(0, store.value - retained.value), at: Math.min(store.at, retained.at) }
+}
 
 function publishRun(
   run: number,
@@ -106,10 +116,10 @@ client.once('connect', () => {
     },
     async brokerStore() {
       if (!subscribedToStore) {
-        await client.subscribeAsync(STORE_COUNT, { qos: 0 })
+        await client.subscribeAsync([STORE_COUNT, RETAINED_COUNT], { qos: 0 })
         subscribedToStore = true
       }
-      return storeCount ?? null
+      return heldNotRetained()
     },
     one(args: { run: number; seq: number }) {
       return client

@@ -32,6 +32,9 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown> = {
   return out
 }
 
+/** BENCH_NODE_ARGS: node flags for hookbridge only (e.g. `--trace-gc`, which NODE_OPTIONS refuses). */
+const extraNodeArgs = (): string[] => process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+
 export async function startHookbridge(context: StartContext, options: HookbridgeOptions): Promise<RunningSystem> {
   const rulesDir = join(context.dir, 'rules')
   mkdirSync(rulesDir, { recursive: true })
@@ -59,7 +62,7 @@ export async function startHookbridge(context: StartContext, options: Hookbridge
   writeFileSync(configFile, JSON.stringify(config, null, 2))
   const child = spawnLogged(
     process.execPath,
-    [...(context.execArgv ?? []), options.cli ?? defaultCli, 'start', '--config', configFile],
+    [...(context.execArgv ?? []), ...extraNodeArgs(), options.cli ?? defaultCli, 'start', '--config', configFile],
     {
       logFile: join(context.dir, 'hookbridge.log'),
       cwd: context.dir,
