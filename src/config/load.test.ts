@@ -48,7 +48,7 @@ describe('configuration', () => {
   })
 
   it('sizes the durable spool window from HOOKBRIDGE_SPOOL_WINDOW_JOBS, and refuses a window too small to work', () => {
-    expect(loadConfig({ env: {} }).spool.windowJobs).toBe(5000)
+    expect(loadConfig({ env: {} }).spool.windowJobs).toBe(50_000)
     expect(loadConfig({ env: { HOOKBRIDGE_SPOOL_WINDOW_JOBS: '20000' } }).spool.windowJobs).toBe(20_000)
     expect(() => loadConfig({ env: { HOOKBRIDGE_SPOOL_WINDOW_JOBS: '3' } })).toThrow(
       /HOOKBRIDGE_SPOOL_WINDOW_JOBS: spool\.windowJobs/,

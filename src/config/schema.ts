@@ -73,8 +73,17 @@ export const spoolConfigSchema = z
     maxJobs: z.coerce.number().int().positive().default(5_000_000),
     /** How long an enqueue may wait to share a commit with others. */
     groupCommitMs: z.coerce.number().min(0).max(100).default(0),
-    /** Durable spool: pending jobs held in memory (the oldest); the rest stay in the file until there is room. */
-    windowJobs: z.coerce.number().int().min(10).default(5_000),
+    /**
+     * Durable spool: pending jobs held in memory (the oldest) while deliveries succeed; the rest stay in the file
+     * until there is room. While jobs in memory are being retried, at most 5,000 (or this, if lower).
+     */
+    windowJobs: z.coerce.number().int().min(10).default(50_000),
+    /** Durable spool: the same bound in bytes of payload, request body and headers. */
+    windowBytes: z.coerce
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(32 * 1024 * 1024),
   })
   .strict()
 

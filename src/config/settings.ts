@@ -69,7 +69,12 @@ export const settings: readonly Setting[] = [
   {
     path: 'spool.windowJobs',
     env: 'HOOKBRIDGE_SPOOL_WINDOW_JOBS',
-    description: 'Pending jobs the durable spool holds in memory; the rest wait in the file',
+    description: 'Pending jobs the durable spool holds in memory (5,000 while retrying); the rest wait in the file',
+  },
+  {
+    path: 'spool.windowBytes',
+    env: 'HOOKBRIDGE_SPOOL_WINDOW_BYTES',
+    description: 'Bytes of pending jobs the durable spool holds in memory',
   },
   {
     path: 'limits.maxPayloadBytes',

@@ -17,6 +17,7 @@ export function openSpool(config: Pick<Config, 'spool' | 'dataDir'>, logger: Log
     file: spoolFile(config),
     groupCommitMs: config.spool.groupCommitMs,
     windowJobs: config.spool.windowJobs,
+    windowBytes: config.spool.windowBytes,
   })
   const stats = spool.stats(Date.now())
   logger.info({ file: spoolFile(config), pending: stats.depth, deadLetters: stats.deadLetters }, 'durable spool open')

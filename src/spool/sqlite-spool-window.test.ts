@@ -201,4 +201,65 @@ describe('sqlite spool with a window of 5 jobs', () => {
       history: [...history.slice(-(HISTORY_LIMIT - 1)), last],
     })
   })
+
+  describe('its size', () => {
+    /** Deletes every row under the spool: what is left to deliver is what the window holds in memory. */
+    const forgetFile = (file: string) => {
+      const db = new Database(file)
+      db.prepare('DELETE FROM jobs').run()
+      db.close()
+    }
+
+    it('holds up to windowJobs while deliveries succeed', async () => {
+      const file = newFile()
+      const spool = createSqliteSpool({ file, windowJobs: 20, outageWindowJobs: 5 })
+      open.push(spool)
+      const jobs = Array.from({ length: 12 }, () => newJob())
+      await spool.enqueue(jobs)
+      forgetFile(file)
+      expect(ids(drain(spool, 4))).toEqual(ids(jobs))
+    })
+
+    it('admits only up to the outage limit while a job in it is being retried', async () => {
+      const file = newFile()
+      const spool = createSqliteSpool({ file, windowJobs: 20, outageWindowJobs: 5 })
+      open.push(spool)
+      const failing = newJob()
+      await spool.enqueue([failing])
+      spool.lease(1, Date.now())
+      spool.retry(failing.id, Date.now() + HOUR, failed())
+      const jobs = Array.from({ length: 12 }, () => newJob())
+      await spool.enqueue(jobs)
+      expect(spool.stats(Date.now()).depth).toBe(13)
+      forgetFile(file)
+      // The window held the retried job and 4 new ones; the 8 others were only in the file.
+      expect(ids(drain(spool, 4))).toEqual(ids(jobs.slice(0, 4)))
+    })
+
+    it('admits up to windowJobs again once the retried job is done', async () => {
+      const file = newFile()
+      const spool = createSqliteSpool({ file, windowJobs: 20, outageWindowJobs: 5 })
+      open.push(spool)
+      const failing = newJob()
+      await spool.enqueue([failing])
+      spool.lease(1, Date.now())
+      spool.retry(failing.id, Date.now(), failed())
+      expect(ids(spool.lease(1, Date.now()))).toEqual([failing.id])
+      spool.complete(failing.id)
+      const jobs = Array.from({ length: 12 }, () => newJob())
+      await spool.enqueue(jobs)
+      forgetFile(file)
+      expect(ids(drain(spool, 4))).toEqual(ids(jobs))
+    })
+
+    it('holds no more than windowBytes', async () => {
+      const file = newFile()
+      const jobs = Array.from({ length: 6 }, () => newJob())
+      const spool = createSqliteSpool({ file, windowJobs: 20, windowBytes: bytesOf(jobs[0]!) * 2 })
+      open.push(spool)
+      await spool.enqueue(jobs)
+      forgetFile(file)
+      expect(ids(drain(spool, 4))).toEqual(ids(jobs.slice(0, 2)))
+    })
+  })
 })

@@ -18,7 +18,14 @@ import {
   rowToJob,
   type Synchronous,
 } from './sqlite-schema.js'
-import { DEFAULT_WINDOW_JOBS, type Inserted, NO_STATE, SpoolWindow, type WindowEntry } from './sqlite-window.js'
+import {
+  DEFAULT_WINDOW_BYTES,
+  DEFAULT_WINDOW_JOBS,
+  type Inserted,
+  NO_STATE,
+  SpoolWindow,
+  type WindowEntry,
+} from './sqlite-window.js'
 
 export interface SqliteSpoolOptions {
   /** The database file, e.g. `<dataDir>/spool.db`; its directory is created if missing. */
@@ -35,12 +42,17 @@ export interface SqliteSpoolOptions {
   /** NORMAL survives a process crash, FULL also an OS crash or power loss: see openSpoolDatabase. */
   synchronous?: Synchronous
   /**
-   * Pending jobs held in memory, content included. Past it, new jobs are only in the file and are read back in
-   * enqueue order as the window drains, so a backlog of millions costs a window's memory. Keep it well above
-   * delivery.maxInFlight: leased jobs stay in the window, and so do ordered jobs waiting behind an older job of
-   * their key (a window filled by one stuck key holds the spilled jobs of other keys back until it drains).
+   * Pending jobs held in memory, content included, while deliveries succeed (5,000 at most while jobs in the
+   * window are being retried: sqlite-window.ts). Past it, new jobs are only in the file and are read back in
+   * enqueue order as the window drains. Keep it well above delivery.maxInFlight: leased jobs stay in the window,
+   * and so do ordered jobs waiting behind an older job of their key (a window filled by one stuck key holds the
+   * spilled jobs of other keys back until it drains).
    */
   windowJobs?: number
+  /** The same bound in bytes of payload, request body and headers (large messages). */
+  windowBytes?: number
+  /** The window's bound while jobs in it are being retried (default OUTAGE_WINDOW_JOBS). */
+  outageWindowJobs?: number
   /**
    * How often a worker thread checkpoints the WAL (checkpointer.ts), so that no commit pays for it. 0: SQLite's
    * auto-checkpoint inside commits instead.
@@ -92,7 +104,15 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   // The window holds the oldest pending jobs; the file alone holds the spilled ones after it (sqlite-window.ts).
   const totals = pendingTotals(db)
   let nextSeq = totals.maxSeq + 1
-  const window = new SpoolWindow(db, options.windowJobs ?? DEFAULT_WINDOW_JOBS, totals)
+  const window = new SpoolWindow(
+    db,
+    {
+      jobs: options.windowJobs ?? DEFAULT_WINDOW_JOBS,
+      bytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
+      outageJobs: options.outageWindowJobs,
+    },
+    totals,
+  )
   const { index } = window
   // Restart: load the first window; every stored job is pending again, none is leased.
   window.refill()
@@ -203,7 +223,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
 
     complete(id) {
       assertOpen()
-      const e = index.remove(id)
+      const e = window.remove(id)
       if (e === undefined) return
       ops.push({ kind: 'complete', seq: e.seq })
       scheduler.add(1, lazyCommitMs)
@@ -216,6 +236,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       e.attempts++
       e.history = withAttempt(e.history, attempt)
       index.reschedule(id, notBefore)
+      window.retried(e)
       // The row is written from the entry at commit: several retries in one group cost one JSON each.
       ops.push({ kind: 'retry', entry: e })
       scheduler.add(1, lazyCommitMs)
@@ -223,7 +244,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
 
     deadLetter(id, attempt, reason) {
       assertOpen()
-      const e = index.remove(id)
+      const e = window.remove(id)
       if (e === undefined) return
       const history = JSON.stringify(withAttempt(e.history, attempt))
       ops.push({ kind: 'deadLetter', id, seq: e.seq, attempts: e.attempts + 1, history, deadAt: Date.now(), reason })

@@ -1,13 +1,20 @@
 // The durable spool's window: the oldest pending jobs, scheduling state and content, in memory (job-index.ts);
 // newer jobs only in the file ("spilled"), counted, and read in oldest first as the window drains. Seqs only
 // grow, so spilled jobs are always newer than the window's: per-key order and "oldest first" hold.
+//
+// How many jobs it holds depends on how deliveries go. While they succeed, up to `windowJobs` (and `windowBytes`):
+// a burst that outruns delivery stays in memory and is never read back from the file. While any job in the window
+// is waiting to be retried (a receiver is down, say), new jobs are admitted only up to `outageJobs`: they would
+// just wait in memory for a receiver that does not answer, so a backlog of millions costs a small window.
 import type Database from 'better-sqlite3'
 import { type ContentEntry, JobIndex, NO_ATTEMPTS } from './job-index.js'
 import { type AttemptRecord, HISTORY_LIMIT, type NewJob } from './spool.js'
-import { type JobRow, rowToJob } from './sqlite-schema.js'
 
-/** Default of `windowJobs`: 20 times delivery.maxInFlight; ~1 KB of heap each with the bench's jobs. */
-export const DEFAULT_WINDOW_JOBS = 5_000
+/** Defaults of `windowJobs` and `windowBytes`: ~1 KB of heap per job with the bench's jobs, so ~50 MB at most. */
+export const DEFAULT_WINDOW_JOBS = 50_000
+export const DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024
+/** The window's limit while jobs in it are being retried: 20 times delivery.maxInFlight's default. */
+export const OUTAGE_WINDOW_JOBS = 5_000
 
 /** A job in the window: scheduling state and its content, so that lease needs no read. */
 export type WindowEntry = ContentEntry
@@ -21,8 +28,45 @@ export interface Inserted {
   history: readonly AttemptRecord[]
 }
 
+export interface WindowLimits {
+  /** Most jobs held while deliveries succeed. */
+  jobs: number
+  /** Most bytes (jobBytes: payload, body, headers) held. */
+  bytes: number
+  /** Most jobs admitted while a job in the window is being retried. */
+  outageJobs?: number
+}
+
 /** rowToJob's scheduling state where only the content is wanted (the entry holds the state). */
 export const NO_STATE = { attempts: 0, notBefore: 0, history: [] }
+
+/** Read back positionally (`raw`), which costs about half of building a row object per job. */
+const SELECT_AFTER = `SELECT seq, id, rule, target, order_key, created_at, attempts, not_before, history, topic,
+  payload, qos, retain, received_at, properties, method, url, headers, body, bytes
+  FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?`
+
+type RawRow = [
+  seq: number,
+  id: string,
+  rule: string,
+  target: string,
+  orderKey: string | null,
+  createdAt: number,
+  attempts: number,
+  notBefore: number,
+  history: string,
+  topic: string,
+  payload: Buffer,
+  qos: 0 | 1 | 2,
+  retain: number,
+  receivedAt: number,
+  properties: string | null,
+  method: string,
+  url: string,
+  headers: string,
+  body: Buffer,
+  bytes: number,
+]
 
 const capped = (history: AttemptRecord[]): AttemptRecord[] =>
   history.length > HISTORY_LIMIT ? history.slice(-HISTORY_LIMIT) : history
@@ -32,25 +76,36 @@ export class SpoolWindow {
   /** Pending jobs only in the file, and their bytes. */
   spilled: number
   spilledBytes: number
+  /** Jobs in the window that have had an attempt (retrying ones): while there are any, the outage limit holds. */
+  private retrying = 0
   /** Every pending job with seq <= windowEnd is in the window. */
   private windowEnd = 0
-  private readonly windowJobs: number
-  /** Read spilled jobs in once this much room has been made (or the window is empty), not one by one. */
-  private readonly refillAt: number
-  private readonly selectAfter: Database.Statement<[number, number], JobRow>
+  private readonly limits: Required<WindowLimits>
+  private readonly selectAfter: Database.Statement<[number, number], RawRow>
 
-  constructor(db: Database.Database, windowJobs: number, totals: { count: number; bytes: number }) {
-    this.windowJobs = Math.max(1, windowJobs)
-    this.refillAt = Math.max(1, Math.min(256, Math.floor(this.windowJobs / 4)))
+  constructor(db: Database.Database, limits: WindowLimits, totals: { count: number; bytes: number }) {
+    const jobs = Math.max(1, limits.jobs)
+    this.limits = {
+      jobs,
+      bytes: Math.max(1, limits.bytes),
+      outageJobs: Math.max(1, Math.min(jobs, limits.outageJobs ?? OUTAGE_WINDOW_JOBS)),
+    }
     this.spilled = totals.count
     this.spilledBytes = totals.bytes
-    this.selectAfter = db.prepare<[number, number], JobRow>('SELECT * FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?')
+    this.selectAfter = db.prepare<[number, number], RawRow>(SELECT_AFTER).raw(true)
+  }
+
+  /** How many more jobs the window takes now. */
+  private room(): number {
+    if (this.index.bytes >= this.limits.bytes) return 0
+    const limit = this.retrying > 0 ? this.limits.outageJobs : this.limits.jobs
+    return limit - this.index.size
   }
 
   /** Jobs committed after the window's end go to the window while it has room and nothing is spilled. */
   admit(added: readonly Inserted[]): void {
     for (const a of added) {
-      if (this.spilled === 0 && this.index.size < this.windowJobs) {
+      if (this.spilled === 0 && this.room() > 0) {
         const e = entry(a.seq, a.job, a.createdAt, a.bytes)
         if (a.history !== NO_ATTEMPTS) e.history = a.history
         this.index.add(e)
@@ -62,19 +117,33 @@ export class SpoolWindow {
     }
   }
 
-  /** Reads spilled jobs into the window, oldest first, once there is room for a chunk. */
+  /** The job's attempt failed and it waits for a retry. */
+  retried(e: WindowEntry): void {
+    if (e.attempts === 1) this.retrying++
+  }
+
+  /** Forgets a job (completed or dead-lettered). */
+  remove(id: string): WindowEntry | undefined {
+    const e = this.index.remove(id)
+    if (e !== undefined && e.attempts > 0) this.retrying--
+    return e
+  }
+
+  /** Reads spilled jobs into the window, oldest first, once there is room for a chunk (or the window is empty). */
   refill(): void {
     if (this.spilled === 0) return
-    const room = this.windowJobs - this.index.size
-    if (room < this.refillAt && this.index.size > 0) return
-    for (const row of this.selectAfter.iterate(this.windowEnd, room)) {
-      const e = entry(row.seq, rowToJob(row, NO_STATE), row.created_at, row.bytes, row)
+    const room = this.room()
+    if (room < Math.min(256, this.limits.outageJobs / 4) && this.index.size > 0) return
+    const rows = this.selectAfter.all(this.windowEnd, Math.max(1, room))
+    for (const row of rows) {
+      const e = fromRow(row)
       this.index.add(e, e.notBefore === e.createdAt ? 'fresh' : 'delayed')
-      this.windowEnd = row.seq
+      if (e.attempts > 0) this.retrying++
+      this.windowEnd = e.seq
       this.spilled--
-      this.spilledBytes -= row.bytes
+      this.spilledBytes -= e.bytes
     }
-    if (this.index.size < this.windowJobs && this.spilled > 0) {
+    if (rows.length < room && this.spilled > 0) {
       // Counted but not found: deleted under us (by another process). Nothing is left to read in.
       this.spilled = 0
       this.spilledBytes = 0
@@ -82,7 +151,7 @@ export class SpoolWindow {
   }
 }
 
-function entry(seq: number, job: NewJob, createdAt: number, bytes: number, row?: JobRow): WindowEntry {
+function entry(seq: number, job: NewJob, createdAt: number, bytes: number): WindowEntry {
   const { id, rule, target, orderKey, message, request } = job
   return {
     id,
@@ -90,13 +159,33 @@ function entry(seq: number, job: NewJob, createdAt: number, bytes: number, row?:
     rule,
     orderKey,
     createdAt,
-    notBefore: row?.not_before ?? createdAt,
-    attempts: row?.attempts ?? 0,
-    history: row === undefined || row.history === '[]' ? NO_ATTEMPTS : capped(JSON.parse(row.history)),
+    notBefore: createdAt,
+    attempts: 0,
+    history: NO_ATTEMPTS,
     bytes,
     state: 'waiting',
     gen: 0,
     // A copy of the fields only: the caller's object may carry more.
     job: { id, rule, target, orderKey, message, request },
+  }
+}
+
+function fromRow(r: RawRow): WindowEntry {
+  const message: NewJob['message'] = { topic: r[9], payload: r[10], qos: r[11], retain: r[12] === 1, receivedAt: r[13] }
+  if (r[14] !== null) message.properties = JSON.parse(r[14])
+  const request = { method: r[15], url: r[16], headers: JSON.parse(r[17]), body: r[18] }
+  return {
+    id: r[1],
+    seq: r[0],
+    rule: r[2],
+    orderKey: r[4],
+    createdAt: r[5],
+    notBefore: r[7],
+    attempts: r[6],
+    history: r[8] === '[]' ? NO_ATTEMPTS : capped(JSON.parse(r[8])),
+    bytes: r[19],
+    state: 'waiting',
+    gen: 0,
+    job: { id: r[1], rule: r[2], target: r[3], orderKey: r[4], message, request },
   }
 }
