@@ -54,7 +54,7 @@ export interface IngestOptions {
   isPaused?(): boolean
   /** A message was dead-lettered at intake (its rule failed on it). */
   onDeadLetter?(notice: { job: NewJob; reason: string; history: AttemptRecord[] }): void
-  /** Jobs were enqueued: wake the workers. */
+  /** Jobs were enqueued (not necessarily stored yet): wake the workers. */
   onEnqueued(): void
   /** Every message, for live (SSE) listeners. */
   onMessage?(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): void
@@ -190,7 +190,10 @@ export function createIngest(options: IngestOptions): Ingest {
   async function store(batch: Batch, waiting: Waiting): Promise<void> {
     const all = batch.failures.length === 0 ? batch.jobs : [...batch.jobs, ...batch.failures.flatMap((f) => f.jobs)]
     if (options.backpressure) await options.backpressure.waitForRoom(all.length)
-    spool.enqueue(all).then(
+    const committed = spool.enqueue(all)
+    // Jobs can be leased as soon as they are enqueued (the durable spool delivers while the commit runs).
+    if (batch.jobs.length > 0) options.onEnqueued()
+    committed.then(
       () => {
         options.backpressure?.release(all.length)
         stored(batch)
@@ -215,7 +218,6 @@ export function createIngest(options: IngestOptions): Ingest {
     }
     counters.jobs += jobs.length
     if (observer) for (const job of jobs) observer.enqueued(job)
-    if (jobs.length > 0) options.onEnqueued()
   }
 
   function via(packet: IPublishPacket): Set<string> | undefined {

@@ -63,7 +63,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
 }
 
 /** Pages (4 KB) the WAL may reach before a commit checkpoints it itself, when the checkpointer runs. */
-const AUTO_CHECKPOINT_BACKSTOP_PAGES = 8192
+export const AUTO_CHECKPOINT_BACKSTOP_PAGES = 8192
 
 /**
  * Checkpoints `db`'s WAL from a thread every `intervalMs` (0: none, SQLite's auto-checkpoint inside commits).

@@ -22,6 +22,15 @@ export interface Exhumed {
   bytes: number
 }
 
+/**
+ * Moves job `@seq` to the dead letters (BuryParams), replacing a dead letter with its id. The job's columns are
+ * copied inside SQLite: payload and body never travel through JavaScript.
+ */
+export const BURY_SQL = `INSERT OR REPLACE INTO dead_letters (${JOB_COLUMN_NAMES}, dead_at, reason)
+  SELECT id, rule, target, order_key, created_at, @attempts, not_before, @history, topic, payload, qos, retain,
+    received_at, properties, method, url, headers, body, bytes, @deadAt, @reason
+  FROM jobs WHERE seq = @seq`
+
 export function createDeadLetterStore(db: Database.Database) {
   const jobColumns = JOB_COLUMN_NAMES
   const statements = {
@@ -34,13 +43,6 @@ export function createDeadLetterStore(db: Database.Database) {
     ),
     listRule: db.prepare<[string, number, number], DeadLetterRow>(
       'SELECT * FROM dead_letters WHERE rule = ? AND dl_seq > ? ORDER BY dl_seq LIMIT ?',
-    ),
-    // The job's columns are copied inside SQLite: payload and body never travel through JavaScript.
-    bury: db.prepare<BuryParams>(
-      `INSERT OR REPLACE INTO dead_letters (${jobColumns}, dead_at, reason)
-       SELECT id, rule, target, order_key, created_at, @attempts, not_before, @history, topic, payload, qos, retain,
-         received_at, properties, method, url, headers, body, bytes, @deadAt, @reason
-       FROM jobs WHERE seq = @seq`,
     ),
     buriedJob: db.prepare<[string], { rule: string; order_key: string | null; history: string; bytes: number }>(
       'SELECT rule, order_key, history, bytes FROM dead_letters WHERE id = ?',
@@ -81,12 +83,6 @@ export function createDeadLetterStore(db: Database.Database) {
     },
 
     /** Moves a pending job to the dead letters. True when no dead letter had its id yet. */
-    bury(params: BuryParams, id: string): boolean {
-      const isNew = statements.exists.get(id) === undefined
-      statements.bury.run(params)
-      return isNew
-    },
-
     /**
      * Moves a dead letter back to the pending jobs as job `seq` (attempts reset, due `now`); undefined if not
      * possible (no such dead letter, or a job with its id is pending).

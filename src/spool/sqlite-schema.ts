@@ -144,8 +144,14 @@ export type InsertJobParams = [
   bytes: number,
 ]
 
-/** Positional parameters for inserting a new job (positional: binding 19 named ones cost more). */
-export function jobParams(seq: number, job: NewJob, createdAt: number, bytes: number): InsertJobParams {
+/** Positional parameters for inserting a job (positional: binding 19 named ones cost more). */
+export function jobParams(
+  seq: number,
+  job: NewJob,
+  createdAt: number,
+  bytes: number,
+  state?: { attempts: number; notBefore: number; history: string },
+): InsertJobParams {
   const { message, request } = job
   return [
     seq,
@@ -154,9 +160,9 @@ export function jobParams(seq: number, job: NewJob, createdAt: number, bytes: nu
     job.target,
     job.orderKey,
     createdAt,
-    0,
-    createdAt,
-    '[]',
+    state?.attempts ?? 0,
+    state?.notBefore ?? createdAt,
+    state?.history ?? '[]',
     message.topic,
     message.payload,
     message.qos,

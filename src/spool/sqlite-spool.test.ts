@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../test/helpers/wait.js'
 import { runSpoolSuite } from './spool.case.js'
 import type { Spool } from './spool.js'
-import { ids, newJob } from './spool-fixtures.js'
+import { failed, ids, newJob } from './spool-fixtures.js'
 import { createSqliteSpool } from './sqlite-spool.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hookbridge-spool-'))
@@ -25,17 +25,62 @@ describe('sqlite spool', () => {
   let spool: Spool | undefined
   afterEach(() => spool?.close())
 
-  it('commits a group when maxBatch is reached, and enqueues resolve only once committed', async () => {
-    spool = createSqliteSpool({ file: newFile(), groupCommitMs: 60_000, maxBatch: 3 })
-    let resolved = 0
-    const first = spool.enqueue([newJob(), newJob()]).then(() => resolved++)
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(resolved).toBe(0)
-    expect(spool.lease(10, Date.now())).toEqual([])
-    const second = spool.enqueue([newJob()]).then(() => resolved++)
-    await Promise.all([first, second])
-    expect(resolved).toBe(2)
-    expect(spool.lease(10, Date.now())).toHaveLength(3)
+  it('commits a group when maxBatch is reached; enqueues resolve once committed, jobs are leasable before', async () => {
+    const file = newFile()
+    spool = createSqliteSpool({ file, groupCommitMs: 60_000, maxBatch: 3 })
+    const reader = new Database(file, { readonly: true })
+    const rows = () => (reader.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n
+    try {
+      let resolved = 0
+      const first = spool.enqueue([newJob(), newJob()]).then(() => resolved++)
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(resolved).toBe(0)
+      expect(rows()).toBe(0)
+      // Delivered while the commit waits; acknowledged (resolved) only once it is done.
+      expect(spool.lease(10, Date.now())).toHaveLength(2)
+      const second = spool.enqueue([newJob()]).then(() => resolved++)
+      await Promise.all([first, second])
+      expect(resolved).toBe(2)
+      expect(rows()).toBe(3)
+      expect(spool.lease(10, Date.now())).toHaveLength(1)
+    } finally {
+      reader.close()
+    }
+  })
+
+  it('never writes a job delivered before its commit, and still resolves its enqueue', async () => {
+    const file = newFile()
+    spool = createSqliteSpool({ file, groupCommitMs: 60_000, maxBatch: 3 })
+    const [done, failing, later] = [newJob(), newJob(), newJob()]
+    const first = spool.enqueue([done, failing])
+    expect(ids(spool.lease(10, Date.now()))).toEqual([done.id, failing.id])
+    spool.complete(done.id)
+    spool.retry(failing.id, Date.now() + 60_000, failed(503))
+    await Promise.all([first, spool.enqueue([later])])
+    await spool.close()
+    spool = createSqliteSpool({ file })
+    expect(spool.stats(Date.now()).depth).toBe(2)
+    expect(ids(spool.lease(10, Date.now()))).toEqual([later.id])
+    expect(ids(spool.lease(10, Date.now() + 120_000))).toEqual([failing.id])
+  })
+
+  it('fails the enqueues of a commit that fails, and forgets their jobs unless one is in delivery', async () => {
+    const file = newFile()
+    spool = createSqliteSpool({ file, groupCommitMs: 0, maxBatch: 3 })
+    const [stored, inDelivery, waiting, third] = [newJob(), newJob(), newJob(), newJob()]
+    await spool.enqueue([stored])
+    const first = spool.enqueue([inDelivery, waiting])
+    expect(ids(spool.lease(2, Date.now()))).toEqual([stored.id, inDelivery.id])
+    const db = new Database(file)
+    db.exec('DROP TABLE jobs')
+    db.close()
+    const results = await Promise.allSettled([first, spool.enqueue([third])])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/no such table: jobs/)
+    // Their messages are not acknowledged, so the broker sends them again; the job in delivery may finish.
+    expect(spool.stats(Date.now())).toMatchObject({ depth: 2, leased: 2 })
+    spool.release(stored.id)
+    expect(ids(spool.lease(10, Date.now()))).toEqual([stored.id])
   })
 
   it('commits an enqueue at once (groupCommitMs 0) and lets a complete wait for the next commit', async () => {

@@ -1,80 +1,21 @@
-// The durable spool: jobs in a SQLite file (better-sqlite3, WAL). Writes are grouped: the enqueues made within
-// `groupCommitMs` (0: within one turn of the event loop) go into one transaction with every complete, retry and
-// dead letter waiting so far (those wait up to `lazyCommitMs`), and enqueue promises resolve once it committed.
-// Memory stays bounded: a window of the oldest pending jobs is in memory, newer ones only in the file
-// (sqlite-window.ts). Lease never reads the file.
-import { checkpointInBackground } from './checkpointer.js'
+// The durable spool: jobs in a SQLite file (better-sqlite3, WAL), written by a thread of their own
+// (sqlite-writer.ts). Writes are grouped: the enqueues made within `groupCommitMs` (0: within one turn of the event
+// loop) go into one transaction with every complete, retry and dead letter waiting so far (those wait up to
+// `lazyCommitMs`), and enqueue promises resolve once it committed. A new job goes into the window at once, so it
+// can be delivered while its commit runs; one delivered before its commit is not written at all. Memory stays
+// bounded: a window of the oldest pending jobs is in memory, newer ones only in the file (sqlite-window.ts).
+import { AUTO_CHECKPOINT_BACKSTOP_PAGES, checkpointInBackground } from './checkpointer.js'
 import { CommitScheduler } from './commit-scheduler.js'
-import { jobBytes, leasedJob, NO_ATTEMPTS, withAttempt } from './job-index.js'
-import type { NewJob, Spool, SpoolStats } from './spool.js'
+import { jobBytes, leasedJob, withAttempt } from './job-index.js'
+import type { Spool, SpoolStats } from './spool.js'
 import { createDeadLetterStore } from './sqlite-dead-letters.js'
-import {
-  INSERT_JOB_SQL,
-  type InsertJobParams,
-  type JobRow,
-  jobParams,
-  openSpoolDatabase,
-  pendingTotals,
-  rowToJob,
-  type Synchronous,
-} from './sqlite-schema.js'
-import {
-  DEFAULT_WINDOW_BYTES,
-  DEFAULT_WINDOW_JOBS,
-  type Inserted,
-  NO_STATE,
-  SpoolWindow,
-  type WindowEntry,
-} from './sqlite-window.js'
+import { type Item, PendingWrites } from './sqlite-pending-writes.js'
+import { type JobRow, openSpoolDatabase, pendingTotals, rowToJob } from './sqlite-schema.js'
+import type { SqliteSpoolOptions } from './sqlite-spool-options.js'
+import { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_JOBS, type Inserted, NO_STATE, SpoolWindow } from './sqlite-window.js'
+import { SpoolWriter } from './sqlite-writer.js'
 
-export interface SqliteSpoolOptions {
-  /** The database file, e.g. `<dataDir>/spool.db`; its directory is created if missing. */
-  file: string
-  /** How long the first enqueue of a group waits for others to join its transaction. 0: until setImmediate. */
-  groupCommitMs?: number
-  /**
-   * How long a complete, retry or dead letter may wait for the next commit (nobody waits for those; an enqueue's
-   * commit takes them along). Default 50 ms, and never less than groupCommitMs.
-   */
-  lazyCommitMs?: number
-  /** Commit at once when this many jobs and operations are waiting. */
-  maxBatch?: number
-  /** NORMAL survives a process crash, FULL also an OS crash or power loss: see openSpoolDatabase. */
-  synchronous?: Synchronous
-  /**
-   * Pending jobs held in memory, content included, while deliveries succeed (5,000 at most while jobs in the
-   * window are being retried: sqlite-window.ts). Past it, new jobs are only in the file and are read back in
-   * enqueue order as the window drains. Keep it well above delivery.maxInFlight: leased jobs stay in the window,
-   * and so do ordered jobs waiting behind an older job of their key (a window filled by one stuck key holds the
-   * spilled jobs of other keys back until it drains).
-   */
-  windowJobs?: number
-  /** The same bound in bytes of payload, request body and headers (large messages). */
-  windowBytes?: number
-  /** The window's bound while jobs in it are being retried (default OUTAGE_WINDOW_JOBS). */
-  outageWindowJobs?: number
-  /**
-   * How often a worker thread checkpoints the WAL (checkpointer.ts), so that no commit pays for it. 0: SQLite's
-   * auto-checkpoint inside commits instead.
-   */
-  checkpointIntervalMs?: number
-}
-
-/** Writes waiting for the next group commit, applied in call order (all before the inserts). */
-type Op =
-  | { kind: 'complete'; seq: number }
-  | { kind: 'retry'; entry: WindowEntry }
-  | { kind: 'deadLetter'; id: string; seq: number; attempts: number; history: string; deadAt: number; reason: string }
-
-interface EnqueueBatch {
-  jobs: readonly NewJob[]
-  createdAt: number
-  resolve: () => void
-  reject: (err: unknown) => void
-}
-
-/** Completed jobs are deleted this many at a time (`seq IN (...)`); fewer statement runs than one per job. */
-const DELETE_CHUNK = 32
+export type { SqliteSpoolOptions } from './sqlite-spool-options.js'
 
 export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const groupCommitMs = options.groupCommitMs ?? 2
@@ -83,21 +24,11 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const synchronous = options.synchronous ?? 'NORMAL'
   const db = openSpoolDatabase(options.file, synchronous)
   const deadLetters = createDeadLetterStore(db)
-
-  const insertJob = db.prepare<InsertJobParams>(INSERT_JOB_SQL)
-  const deleteJob = db.prepare<[number]>('DELETE FROM jobs WHERE seq = ?')
-  const deleteJobs = db.prepare<number[]>(
-    `DELETE FROM jobs WHERE seq IN (${Array.from({ length: DELETE_CHUNK }, () => '?').join(', ')})`,
-  )
-  const updateJob = db.prepare<[number, number, string, number]>(
-    'UPDATE jobs SET attempts = ?, not_before = ?, history = ? WHERE seq = ?',
-  )
   const selectJob = db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE seq = ?')
-  const selectMaxSeq = db.prepare<[], { maxSeq: number | null }>('SELECT max(seq) AS maxSeq FROM jobs')
 
-  let batches: EnqueueBatch[] = []
-  let ops: Op[] = []
-  let bufferedDeadLetters = 0
+  const pending = new PendingWrites()
+  /** Dead letters in a commit not yet done, and those the file holds. */
+  let committingDeadLetters = 0
   let storedDeadLetters = deadLetters.count()
   let closed = false
 
@@ -122,83 +53,57 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     synchronous,
     intervalMs: options.checkpointIntervalMs ?? 200,
   })
-
-  const commit = db.transaction((ops: readonly Op[], batches: readonly EnqueueBatch[]) => {
-    let newDeadLetters = 0
-    const completed: number[] = []
-    for (const op of ops) {
-      // Deleting later is safe: no op after a complete refers to its job.
-      if (op.kind === 'complete') completed.push(op.seq)
-      else if (op.kind === 'retry') {
-        const e = op.entry
-        updateJob.run(e.attempts, e.notBefore, JSON.stringify(e.history), e.seq)
-      } else {
-        if (deadLetters.bury(op, op.id)) newDeadLetters++
-        deleteJob.run(op.seq)
-      }
-    }
-    let i = 0
-    for (; i + DELETE_CHUNK <= completed.length; i += DELETE_CHUNK) {
-      deleteJobs.run(...completed.slice(i, i + DELETE_CHUNK))
-    }
-    for (; i < completed.length; i++) deleteJob.run(completed[i])
-    const added: Inserted[] = []
-    for (const batch of batches) {
-      for (const job of batch.jobs) {
-        const bytes = jobBytes(job)
-        const seq = nextSeq++
-        // No change: a job with this id is already pending (e.g. the broker redelivered its message).
-        if (insertJob.run(...jobParams(seq, job, batch.createdAt, bytes)).changes === 0) continue
-        added.push({ seq, job, createdAt: batch.createdAt, bytes, history: NO_ATTEMPTS })
-      }
-    }
-    return { added, newDeadLetters }
+  const writer = new SpoolWriter({
+    file: options.file,
+    synchronous,
+    autoCheckpointPages: checkpointer ? AUTO_CHECKPOINT_BACKSTOP_PAGES : 1000,
   })
 
   // Enqueues wait groupCommitMs (someone waits for them); completes, retries and dead letters lazyCommitMs (nobody
   // does: an enqueue's commit takes them along, and a crash before it only means a duplicate or a repeated attempt).
   const scheduler = new CommitScheduler(() => flush(), maxBatch)
 
-  /** Runs the group commit now. Enqueues fail with the transaction; other writes are retried on their own. */
+  /** Posts the group commit to the writer thread. Enqueues fail with the transaction; other writes are retried. */
   function flush(): void {
     scheduler.taken()
-    if (ops.length === 0 && batches.length === 0) return
-    const takenOps = ops
-    const takenBatches = batches
-    const takenDeadLetters = bufferedDeadLetters
-    ops = []
-    batches = []
-    bufferedDeadLetters = 0
-    const seqBefore = nextSeq
-    try {
-      const { added, newDeadLetters } = commit(takenOps, takenBatches)
-      storedDeadLetters += newDeadLetters
-      window.admit(added)
-      for (const batch of takenBatches) batch.resolve()
-      return
-    } catch (err) {
-      // Not stored, so not acknowledged to the broker, which will deliver the messages again.
-      resyncSeq(seqBefore)
-      for (const batch of takenBatches) batch.reject(err)
-    }
-    if (takenOps.length === 0) return
-    try {
-      storedDeadLetters += commit(takenOps, []).newDeadLetters
-    } catch {
+    if (pending.empty) return
+    const group = pending.take()
+    committingDeadLetters += group.deadLetters
+    writer.commit(group.inserts, group.ops, (err, result) => {
+      committingDeadLetters -= group.deadLetters
+      const { inserted, spilling, spillingBytes } = group
+      if (err === undefined) {
+        storedDeadLetters += result.newDeadLetters
+        let stored = spilling
+        let storedBytes = spillingBytes
+        for (const i of result.skipped) {
+          // A job with this id was stored already (by another process): this copy is not pending.
+          const { entry, bytes } = inserted[i]!
+          if (entry === undefined) {
+            stored--
+            storedBytes -= bytes
+          } else if (entry.state !== 'leased') window.remove(entry.id)
+        }
+        window.committed(spilling, spillingBytes, stored, storedBytes)
+        for (const batch of group.batches) batch.resolve()
+        return
+      }
+      // Not stored, so not acknowledged to the broker, which will deliver the messages again: forget the jobs
+      // not in delivery (one that is may be delivered twice, which at-least-once allows).
+      window.committed(spilling, spillingBytes, 0, 0)
+      for (const { entry } of inserted) if (entry !== undefined && entry.state !== 'leased') window.remove(entry.id)
+      for (const batch of group.batches) batch.reject(err)
+      if (group.ops.length === 0 || closed) return
       // Keep them for the next group commit: a lost complete means a duplicate, a lost dead letter a lost job.
-      ops = takenOps.concat(ops)
-      scheduler.add(takenOps.length, lazyCommitMs)
-      bufferedDeadLetters += takenDeadLetters
-    }
+      pending.putBack(group.ops, group.deadLetters)
+      scheduler.add(group.ops.length, lazyCommitMs)
+    })
   }
 
-  /** After a failed transaction: seqs go on from the file's highest (another process may have used ours). */
-  function resyncSeq(seqBefore: number): void {
-    try {
-      nextSeq = Math.max(seqBefore, (selectMaxSeq.get()?.maxSeq ?? 0) + 1)
-    } catch {
-      nextSeq = seqBefore // the next commit will tell
-    }
+  /** Every write so far is in the file (and accounted for): for the operations that read or write it here. */
+  function settle(): void {
+    flush()
+    writer.drain()
   }
 
   function assertOpen(): void {
@@ -209,9 +114,19 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     enqueue(jobs) {
       if (closed) return Promise.reject(new Error(`The spool ${options.file} is closed`))
       if (jobs.length === 0) return Promise.resolve()
+      const createdAt = Date.now()
+      const items: Item[] = []
+      for (const job of jobs) {
+        // Already pending in the window (its message came again): one job is enough.
+        if (index.get(job.id) !== undefined) continue
+        const seq = nextSeq++
+        const bytes = jobBytes(job)
+        const entry = window.take(seq, job, createdAt, bytes)
+        items.push({ seq, job, createdAt, bytes, entry })
+      }
       return new Promise<void>((resolve, reject) => {
-        batches.push({ jobs, createdAt: Date.now(), resolve, reject })
-        scheduler.add(jobs.length, groupCommitMs)
+        pending.enqueued({ items, resolve, reject })
+        scheduler.add(Math.max(1, items.length), groupCommitMs)
       })
     },
 
@@ -224,8 +139,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     complete(id) {
       assertOpen()
       const e = window.remove(id)
-      if (e === undefined) return
-      ops.push({ kind: 'complete', seq: e.seq })
+      if (e === undefined || pending.completed(e)) return
+      pending.op([0, e.seq])
       scheduler.add(1, lazyCommitMs)
     },
 
@@ -237,8 +152,9 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       e.history = withAttempt(e.history, attempt)
       index.reschedule(id, notBefore)
       window.retried(e)
-      // The row is written from the entry at commit: several retries in one group cost one JSON each.
-      ops.push({ kind: 'retry', entry: e })
+      // Not written yet: its row will be written as it is then.
+      if (pending.isUnwritten(e)) return
+      pending.op([1, e.seq, e.attempts, e.notBefore, JSON.stringify(e.history)])
       scheduler.add(1, lazyCommitMs)
     },
 
@@ -247,8 +163,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       const e = window.remove(id)
       if (e === undefined) return
       const history = JSON.stringify(withAttempt(e.history, attempt))
-      ops.push({ kind: 'deadLetter', id, seq: e.seq, attempts: e.attempts + 1, history, deadAt: Date.now(), reason })
-      bufferedDeadLetters++
+      // Also when not written yet: its row is inserted first in the same commit.
+      pending.op([2, e.seq, id, e.attempts + 1, history, Date.now(), reason])
       scheduler.add(1, lazyCommitMs)
     },
 
@@ -267,50 +183,43 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       // Spilled jobs are newer than the window's, so the window has the oldest.
       const oldest = index.oldestCreatedAt()
       return {
-        depth: index.size + window.spilled,
-        bytes: index.bytes + window.spilledBytes,
+        depth: index.size + window.spilled + window.spilling,
+        bytes: index.bytes + window.spilledBytes + window.spillingBytes,
         leased: index.leased,
-        deadLetters: storedDeadLetters + bufferedDeadLetters,
+        deadLetters: storedDeadLetters + pending.deadLetters + committingDeadLetters,
         oldestAgeMs: oldest === null ? 0 : Math.max(0, now - oldest),
       }
     },
 
-    // The dead-letter operations are rare: they commit what is buffered first so that they see it.
+    // The dead-letter operations are rare: they wait for every write so far first, so that they see it.
     listDeadLetters(query = {}) {
       assertOpen()
-      flush()
+      settle()
       return deadLetters.list(query)
     },
 
     getDeadLetter(id) {
       assertOpen()
-      flush()
+      settle()
       return deadLetters.get(id)
     },
 
     replayDeadLetters(ids) {
       assertOpen()
-      flush()
+      settle()
       const now = Date.now()
-      const seqBefore = nextSeq
-      let replayed: Inserted[]
-      try {
-        replayed = db.transaction(() => {
-          const added: Inserted[] = []
-          for (const id of ids) {
-            if (index.get(id) !== undefined) continue // pending again already (its message was redelivered)
-            const seq = nextSeq++
-            const job = deadLetters.exhume(id, now, seq)
-            if (job === undefined) continue
-            const row = selectJob.get(seq)!
-            added.push({ seq, job: rowToJob(row, NO_STATE), createdAt: now, bytes: job.bytes, history: job.history })
-          }
-          return added
-        })()
-      } catch (err) {
-        resyncSeq(seqBefore)
-        throw err
-      }
+      const replayed = db.transaction(() => {
+        const added: Inserted[] = []
+        for (const id of ids) {
+          if (index.get(id) !== undefined) continue // pending again already (its message was redelivered)
+          const seq = nextSeq++
+          const job = deadLetters.exhume(id, now, seq)
+          if (job === undefined) continue
+          const row = selectJob.get(seq)!
+          added.push({ seq, job: rowToJob(row, NO_STATE), createdAt: now, bytes: job.bytes, history: job.history })
+        }
+        return added
+      })()
       storedDeadLetters -= replayed.length
       // Into the window if it has room, else spilled: read in when the window drains, like any new job.
       window.admit(replayed)
@@ -319,7 +228,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
 
     purgeDeadLetters(ids, rule) {
       assertOpen()
-      flush()
+      settle()
       const count = db.transaction(() => deadLetters.purge(ids, rule))()
       storedDeadLetters -= count
       return count
@@ -330,6 +239,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       closed = true
       try {
         flush()
+        await writer.close()
       } finally {
         await checkpointer?.close()
         db.close()

@@ -76,6 +76,9 @@ export class SpoolWindow {
   /** Pending jobs only in the file, and their bytes. */
   spilled: number
   spilledBytes: number
+  /** New jobs that will only be in the file once their commit is done, and their bytes. */
+  spilling = 0
+  spillingBytes = 0
   /** Jobs in the window that have had an attempt (retrying ones): while there are any, the outage limit holds. */
   private retrying = 0
   /** Every pending job with seq <= windowEnd is in the window. */
@@ -100,6 +103,30 @@ export class SpoolWindow {
     if (this.index.bytes >= this.limits.bytes) return 0
     const limit = this.retrying > 0 ? this.limits.outageJobs : this.limits.jobs
     return limit - this.index.size
+  }
+
+  /**
+   * A new job, not yet committed: into the window (returned) while it has room and nothing is spilled, so that it
+   * can be delivered while its commit runs; otherwise it will be in the file only (`committed` counts it then).
+   */
+  take(seq: number, job: NewJob, createdAt: number, bytes: number): WindowEntry | undefined {
+    if (this.spilled === 0 && this.spilling === 0 && this.room() > 0) {
+      const e = entry(seq, job, createdAt, bytes)
+      if (!this.index.add(e)) return undefined
+      this.windowEnd = seq
+      return e
+    }
+    this.spilling++
+    this.spillingBytes += bytes
+    return undefined
+  }
+
+  /** The commit of jobs that `take` left to the file is over: `stored` of them are in it. */
+  committed(spilling: number, spillingBytes: number, stored: number, storedBytes: number): void {
+    this.spilling -= spilling
+    this.spillingBytes -= spillingBytes
+    this.spilled += stored
+    this.spilledBytes += storedBytes
   }
 
   /** Jobs committed after the window's end go to the window while it has room and nothing is spilled. */

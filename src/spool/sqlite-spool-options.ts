@@ -1,0 +1,35 @@
+// The settings of the durable spool (sqlite-spool.ts).
+import type { Synchronous } from './sqlite-schema.js'
+
+export interface SqliteSpoolOptions {
+  /** The database file, e.g. `<dataDir>/spool.db`; its directory is created if missing. */
+  file: string
+  /** How long the first enqueue of a group waits for others to join its transaction. 0: until setImmediate. */
+  groupCommitMs?: number
+  /**
+   * How long a complete, retry or dead letter may wait for the next commit (nobody waits for those; an enqueue's
+   * commit takes them along). Default 50 ms, and never less than groupCommitMs.
+   */
+  lazyCommitMs?: number
+  /** Commit at once when this many jobs and operations are waiting. */
+  maxBatch?: number
+  /** NORMAL survives a process crash, FULL also an OS crash or power loss: see openSpoolDatabase. */
+  synchronous?: Synchronous
+  /**
+   * Pending jobs held in memory, content included, while deliveries succeed (5,000 at most while jobs in the
+   * window are being retried: sqlite-window.ts). Past it, new jobs are only in the file and are read back in
+   * enqueue order as the window drains. Keep it well above delivery.maxInFlight: leased jobs stay in the window,
+   * and so do ordered jobs waiting behind an older job of their key (a window filled by one stuck key holds the
+   * spilled jobs of other keys back until it drains).
+   */
+  windowJobs?: number
+  /** The same bound in bytes of payload, request body and headers (large messages). */
+  windowBytes?: number
+  /** The window's bound while jobs in it are being retried (default OUTAGE_WINDOW_JOBS). */
+  outageWindowJobs?: number
+  /**
+   * How often a worker thread checkpoints the WAL (checkpointer.ts), so that no commit pays for it. 0: SQLite's
+   * auto-checkpoint inside commits instead.
+   */
+  checkpointIntervalMs?: number
+}
