@@ -28,8 +28,8 @@ export interface SqliteSpoolOptions {
   /** The window's bound while jobs in it are being retried (default OUTAGE_WINDOW_JOBS). */
   outageWindowJobs?: number
   /**
-   * How often a worker thread checkpoints the WAL (checkpointer.ts), so that no commit pays for it. 0: SQLite's
-   * auto-checkpoint inside commits instead.
+   * How often the writer thread checkpoints the WAL between commits (sqlite-writer.ts), so that no commit pays for
+   * it. 0: SQLite's auto-checkpoint inside commits instead.
    */
   checkpointIntervalMs?: number
 }

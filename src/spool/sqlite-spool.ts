@@ -4,7 +4,6 @@
 // `lazyCommitMs`), and enqueue promises resolve once it committed. A new job goes into the window at once, so it
 // can be delivered while its commit runs; one delivered before its commit is not written at all. Memory stays
 // bounded: a window of the oldest pending jobs is in memory, newer ones only in the file (sqlite-window.ts).
-import { AUTO_CHECKPOINT_BACKSTOP_PAGES, checkpointInBackground } from './checkpointer.js'
 import { CommitScheduler } from './commit-scheduler.js'
 import { jobBytes, leasedJob, withAttempt } from './job-index.js'
 import type { Spool, SpoolStats } from './spool.js'
@@ -48,15 +47,10 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   // Restart: load the first window; every stored job is pending again, none is leased.
   window.refill()
 
-  const checkpointer = checkpointInBackground(db, {
-    file: options.file,
-    synchronous,
-    intervalMs: options.checkpointIntervalMs ?? 200,
-  })
   const writer = new SpoolWriter({
     file: options.file,
     synchronous,
-    autoCheckpointPages: checkpointer ? AUTO_CHECKPOINT_BACKSTOP_PAGES : 1000,
+    checkpointIntervalMs: options.checkpointIntervalMs ?? 200,
   })
 
   // Enqueues wait groupCommitMs (someone waits for them); completes, retries and dead letters lazyCommitMs (nobody
@@ -241,7 +235,6 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
         flush()
         await writer.close()
       } finally {
-        await checkpointer?.close()
         db.close()
       }
     },

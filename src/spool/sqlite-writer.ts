@@ -3,6 +3,10 @@
 // HTTP) no longer pays. Commits are applied in the order they are posted, one transaction each; their results
 // come back in that order. `drain` waits for every posted commit synchronously (the rare dead-letter operations
 // and close read or write the file themselves and must see those writes first).
+//
+// The thread also checkpoints the WAL (PASSIVE, between commits, every `checkpointIntervalMs`): SQLite's
+// auto-checkpoint would copy pages into the database file and fsync inside whichever commit crosses its threshold.
+// The auto-checkpoint stays on at 32 MB as the WAL's bound.
 import { createRequire } from 'node:module'
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import { BURY_SQL } from './sqlite-dead-letters.js'
@@ -37,7 +41,11 @@ const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.sqlite)
 const db = new Database(workerData.file, { fileMustExist: true })
 db.pragma('synchronous = ' + workerData.synchronous)
-db.pragma('wal_autocheckpoint = ' + workerData.autoCheckpointPages)
+db.pragma('journal_size_limit = 67108864')
+db.pragma('wal_autocheckpoint = ' + (workerData.checkpointIntervalMs > 0 ? 8192 : 1000))
+const checkpoints = workerData.checkpointIntervalMs > 0
+  ? setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), workerData.checkpointIntervalMs)
+  : undefined
 const insert = db.prepare(workerData.insertSql)
 const remove = db.prepare('DELETE FROM jobs WHERE seq = ?')
 const removeMany = db.prepare('DELETE FROM jobs WHERE seq IN (' + Array(32).fill('?').join(', ') + ')')
@@ -67,6 +75,7 @@ const commit = db.transaction((inserts, ops) => {
 })
 parentPort.on('message', (m) => {
   if (m === 'stop') {
+    clearInterval(checkpoints)
     db.close()
     replies.close()
     parentPort.close()
@@ -90,8 +99,8 @@ const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3')
 export interface SpoolWriterOptions {
   file: string
   synchronous: Synchronous
-  /** The WAL's bound should the checkpointer fall behind (pages of 4 KB). */
-  autoCheckpointPages: number
+  /** How often the thread checkpoints the WAL; 0: SQLite's auto-checkpoint inside commits instead. */
+  checkpointIntervalMs: number
 }
 
 export class SpoolWriter {
@@ -112,7 +121,7 @@ export class SpoolWriter {
         sqlite: sqlitePath,
         file: options.file,
         synchronous: options.synchronous,
-        autoCheckpointPages: options.autoCheckpointPages,
+        checkpointIntervalMs: options.checkpointIntervalMs,
         insertSql: INSERT_JOB_SQL,
         burySql: BURY_SQL,
         done: this.done.buffer,
