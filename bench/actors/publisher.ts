@@ -36,7 +36,8 @@ function heldNotRetained(): { value: number; at: number } | null {
   const store = latest.get(STORE_COUNT)
   const retained = latest.get(RETAINED_COUNT)
   if (!store || !retained) return null
-  return { value: Math.max(0, store.value - retained.value), at: Math.min(store.at, retained.at) }
+  // mosquitto publishes a $SYS value when it changes: `at` is when the store count last changed.
+  return { value: Math.max(0, store.value - retained.value), at: store.at }
 }
 
 function publishRun(
