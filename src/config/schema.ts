@@ -71,8 +71,11 @@ export const spoolConfigSchema = z
       .default(1024 * 1024 * 1024),
     /** Past this many pending jobs, the same. */
     maxJobs: z.coerce.number().int().positive().default(5_000_000),
-    /** How long an enqueue may wait to share a commit with others. */
-    groupCommitMs: z.coerce.number().min(0).max(100).default(0),
+    /**
+     * How long an enqueue may wait to share a commit with others. Delivery does not wait for the commit (only the
+     * broker's acknowledgement does), and a job delivered within this time is never written.
+     */
+    groupCommitMs: z.coerce.number().min(0).max(100).default(10),
     /**
      * Durable spool: pending jobs held in memory (the oldest) while deliveries succeed; the rest stay in the file
      * until there is room. While jobs in memory are being retried, at most 5,000 (or this, if lower).

@@ -17,7 +17,7 @@ import { SpoolWriter } from './sqlite-writer.js'
 export type { SqliteSpoolOptions } from './sqlite-spool-options.js'
 
 export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
-  const groupCommitMs = options.groupCommitMs ?? 2
+  const groupCommitMs = options.groupCommitMs ?? 10
   const lazyCommitMs = Math.max(groupCommitMs, options.lazyCommitMs ?? 50)
   const maxBatch = options.maxBatch ?? 1000
   const synchronous = options.synchronous ?? 'NORMAL'

@@ -9,6 +9,7 @@
 // The auto-checkpoint stays on at 32 MB as the WAL's bound.
 import { createRequire } from 'node:module'
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
+import { DECODER_SOURCE, encodeCommit } from './sqlite-commit-codec.js'
 import { BURY_SQL } from './sqlite-dead-letters.js'
 import { INSERT_JOB_SQL, type InsertJobParams, type Synchronous } from './sqlite-schema.js'
 
@@ -38,6 +39,7 @@ interface Reply {
 // Inserts go first: an op may refer to a job inserted by the same commit (a dead letter before its row was written).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
+${DECODER_SOURCE}
 const Database = require(workerData.sqlite)
 const db = new Database(workerData.file, { fileMustExist: true })
 db.pragma('synchronous = ' + workerData.synchronous)
@@ -83,7 +85,8 @@ parentPort.on('message', (m) => {
   }
   let reply
   try {
-    const r = commit(m.inserts, m.ops)
+    const { inserts, ops } = decodeCommit(m.commit)
+    const r = commit(inserts, ops)
     reply = { n: m.n, skipped: r.skipped, newDeadLetters: r.newDeadLetters }
   } catch (err) {
     reply = { n: m.n, error: String((err && err.message) || err) }
@@ -152,7 +155,8 @@ export class SpoolWriter {
     const n = ++this.posted
     if (this.callbacks.size === 0) this.replies.ref()
     this.callbacks.set(n, done)
-    this.worker.postMessage({ n, inserts, ops })
+    const commit = encodeCommit(inserts, ops)
+    this.worker.postMessage({ n, commit }, [commit])
   }
 
   /** Waits (blocking) until every posted commit is applied, and runs their callbacks. */
