@@ -6,9 +6,11 @@ import type { HookbridgeError } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
 import type { AttemptRecord, Job, OutgoingRequest, Spool } from '../spool/spool.js'
 import { UNPREPARED } from '../transform/prepare.js'
-import { attemptOf, type BatchSettings, createBatcher, requestOf, type DeliveryUnit as Unit } from './batcher.js'
+import { type BatchSettings, createBatcher, requestOf, type DeliveryUnit as Unit } from './batcher.js'
+import { createCircuits } from './circuit.js'
 import { isMqttRequest, type PublishFunction, publishJob } from './mqtt-target.js'
-import { type AttemptOutcome, type Decision, decide } from './retry-policy.js'
+import { createRecorder, type DeliveryEvent } from './outcome.js'
+import type { Decision } from './retry-policy.js'
 import { defaultRetryPolicy, type RetryPolicy } from './retry-schema.js'
 import type { Sender, SendResult } from './send.js'
 import { signRequest } from './sign.js'
@@ -24,14 +26,8 @@ export interface DeliveryTarget {
   batch?: BatchSettings
 }
 
-export interface DeliveryEvent {
-  job: Job
-  result: SendResult
-  /** What was recorded for this attempt. */
-  record: AttemptRecord
-  action: 'done' | 'retry' | 'dead'
-  reason?: string
-}
+export { messageIdOf } from './outcome.js'
+export type { DeliveryEvent }
 
 export interface WorkerOptions {
   spool: Spool
@@ -48,6 +44,8 @@ export interface WorkerOptions {
   reprepare?(job: Job): Promise<{ request: OutgoingRequest } | { error: HookbridgeError } | { skipped: true }>
   /** Told about each attempt (metrics, replies). */
   onAttempt?(event: DeliveryEvent): void
+  /** How often an origin that refuses connections is tried while its jobs wait (circuit.ts). Default 1000. */
+  probeIntervalMs?: number
   now?: () => number
   random?: () => number
 }
@@ -67,7 +65,30 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   const random = options.random ?? Math.random
   // A unit is sent as one request: a lone job, or a batch of jobs sharing (rule, target, method, url).
   const perOrigin = new Map<string, { active: number; waiting: Unit[] }>()
+  const { conclude, settle } = createRecorder({ spool, logger, onAttempt: options.onAttempt, now, random })
   const batcher = createBatcher({ flush: (jobs, batch) => admit({ jobs, batch }) })
+  const probes = new WeakSet<Unit>()
+  const circuits = createCircuits({
+    probeIntervalMs: options.probeIntervalMs ?? PROBE_INTERVAL_MS,
+    now,
+    probe(unit) {
+      probes.add(unit)
+      dispatch(unit, originOf(unit.jobs[0]!.request.url))
+    },
+    send: (unit) => dispatch(unit, originOf(unit.jobs[0]!.request.url)),
+    refused(unit, probe) {
+      const error = probe.error!
+      const record: AttemptRecord = {
+        at: now(),
+        durationMs: 0,
+        code: error.code,
+        error: `${error.message} (not sent: the probe of this origin was refused)`,
+      }
+      conclude(unit.jobs, probe, record, false, options.targetOf(unit.jobs[0]!)?.retry ?? defaultRetryPolicy)
+      leased -= unit.jobs.length
+      schedule()
+    },
+  })
   let leased = 0
   let active = 0
   let running = false
@@ -85,7 +106,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   function pump(): void {
     scheduled = false
     if (!running) return
-    const room = options.maxInFlight - leased
+    const room = options.maxInFlight - sending()
     if (room > 0) {
       const jobs = spool.lease(room, now())
       leased += jobs.length
@@ -95,13 +116,18 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       }
     }
     // Jobs waiting in batches hold leases: when they fill maxInFlight, send them rather than wait for more.
-    if (leased >= options.maxInFlight) batcher.flushAll()
+    if (sending() >= options.maxInFlight) batcher.flushAll()
     armTimer()
+  }
+
+  /** Leased jobs less those waiting for their origin's probe: these hold no request slot. */
+  function sending(): number {
+    return leased - circuits.heldJobs
   }
 
   function armTimer(): void {
     const due = spool.nextDueAt()
-    if (due === null || leased >= options.maxInFlight) return
+    if (due === null || sending() >= options.maxInFlight) return
     if (timer && due >= timerAt) return
     if (timer) clearTimeout(timer)
     timerAt = due
@@ -119,6 +145,16 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     const first = unit.jobs[0]!
     // All MQTT jobs go to one broker: they share one origin's concurrency.
     const key = isMqttRequest(first.request) ? 'mqtt:' : originOf(first.request.url)
+    if (!heldBack(unit, key)) dispatch(unit, key)
+  }
+
+  /** True when the unit's origin refuses connections: it waits for the origin's probe (circuit.ts). */
+  function heldBack(unit: Unit, key: string): boolean {
+    if (key === 'mqtt:' || unit.jobs[0]!.request.method === UNPREPARED || probes.has(unit)) return false
+    return circuits.hold(key, unit)
+  }
+
+  function dispatch(unit: Unit, key: string): void {
     let slot = perOrigin.get(key)
     if (!slot) {
       slot = { active: 0, waiting: [] }
@@ -131,19 +167,27 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   function start(unit: Unit, key: string, slot: { active: number; waiting: Unit[] }): void {
     slot.active++
     active++
-    void attempt(unit).finally(() => {
+    const settled = (sent: SendResult | undefined) => {
       slot.active--
       active--
       leased -= unit.jobs.length
-      const next = running ? slot.waiting.shift() : undefined
-      if (next) start(next, key, slot)
-      else if (slot.active === 0 && slot.waiting.length === 0) perOrigin.delete(key)
+      if (sent && running) circuits.observe(key, sent, probes.delete(unit))
+      while (running && slot.active < options.concurrencyPerOrigin && slot.waiting.length > 0) {
+        const next = slot.waiting.shift()!
+        if (!heldBack(next, key)) start(next, key, slot)
+      }
+      if (slot.active === 0 && slot.waiting.length === 0) perOrigin.delete(key)
       if (active === 0) idle?.()
       schedule()
+    }
+    attempt(unit).then(settled, (err: unknown) => {
+      logger.error({ err }, 'delivery attempt failed unexpectedly')
+      settled(undefined)
     })
   }
 
-  async function attempt(unit: Unit): Promise<void> {
+  /** Sends the unit and settles its jobs; the HTTP result, for the origin's circuit. */
+  async function attempt(unit: Unit): Promise<SendResult | undefined> {
     if (unit.jobs[0]!.request.method === UNPREPARED) {
       // A replayed dead letter that failed at intake: compute its request now, with the rule as it is now.
       const fresh = options.reprepare ? await options.reprepare(unit.jobs[0]!) : undefined
@@ -154,7 +198,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
         if (result.error) Object.assign(record, { code: result.error.code, error: result.error.message })
         const decision: Decision = result.error ? { action: 'dead', reason: result.error.message } : { action: 'done' }
         settle(unit.jobs[0]!, result, record, decision)
-        return
+        return undefined
       }
       unit = { jobs: [{ ...unit.jobs[0]!, request: fresh.request }] }
     }
@@ -172,59 +216,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       : 'error' in prepared
         ? { error: prepared.error, durationMs: 0 }
         : await sender.send(signRequest(prepared.request, prepared.id, target?.signingKeys ?? [], startedAt), timeoutMs)
-    const record: AttemptRecord = { at: startedAt, durationMs: result.durationMs }
-    let outcome: AttemptOutcome | undefined
-    if (result.error) {
-      record.code = result.error.code
-      record.error = result.error.message
-      outcome = { error: result.error }
-    } else if (!mqtt) {
-      record.status = result.status
-      if (result.status! < 200 || result.status! >= 300) {
-        record.code = 'HOOKBRIDGE_DELIVERY_STATUS'
-        record.error = `HTTP ${result.status}`
-      }
-      outcome =
-        result.retryAfterMs === undefined
-          ? { status: result.status! }
-          : { status: result.status!, retryAfterMs: result.retryAfterMs }
-    }
-    // No outcome to weigh: the broker acknowledged the MQTT job.
-    const decision: Decision = outcome ? decide(policy, attemptOf(jobs), outcome, now(), random) : { action: 'done' }
-    for (const job of jobs) settle(job, result, record, decision)
-  }
-
-  function settle(job: Job, result: SendResult, record: AttemptRecord, decision: Decision): void {
-    try {
-      if (logger.isLevelEnabled('debug')) {
-        logger.debug(
-          {
-            messageId: messageIdOf(job.id),
-            deliveryId: job.id,
-            rule: job.rule,
-            attempt: job.attempts + 1,
-            status: record.status,
-            code: record.code,
-            action: decision.action,
-          },
-          'delivery attempt',
-        )
-      }
-      if (decision.action === 'done') spool.complete(job.id)
-      else if (decision.action === 'retry') spool.retry(job.id, decision.notBefore, record)
-      else {
-        spool.deadLetter(job.id, record, decision.reason)
-        logger.warn(
-          { messageId: messageIdOf(job.id), deliveryId: job.id, rule: job.rule, reason: decision.reason },
-          'delivery dead-lettered',
-        )
-      }
-    } catch (err) {
-      logger.error({ err, deliveryId: job.id }, 'recording the delivery outcome failed')
-    }
-    const event: DeliveryEvent = { job, result, record, action: decision.action }
-    if (decision.action === 'dead') event.reason = decision.reason
-    options.onAttempt?.(event)
+    conclude(jobs, result, { at: startedAt, durationMs: result.durationMs }, mqtt, policy)
+    return prepared && !('error' in prepared) ? result : undefined
   }
 
   return {
@@ -239,6 +232,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       timer = undefined
       // Jobs waiting for a batch or an origin slot were never sent: hand them back at once.
       const unsent = batcher.drain()
+      for (const unit of circuits.drain()) unsent.push(...unit.jobs)
       for (const slot of perOrigin.values()) for (const unit of slot.waiting.splice(0)) unsent.push(...unit.jobs)
       for (const job of unsent) {
         spool.release(job.id)
@@ -264,15 +258,12 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
 
 const noLoop = () => undefined
 
+/** How often an origin refusing connections gets one attempt while the rest of its due jobs wait. */
+const PROBE_INTERVAL_MS = 1000
+
 function originOf(url: string): string {
   const schemeEnd = url.indexOf('://')
   if (schemeEnd < 0) return url
   const pathStart = url.indexOf('/', schemeEnd + 3)
   return pathStart < 0 ? url : url.slice(0, pathStart)
-}
-
-/** The message's correlation id: the first part of its delivery id (`<messageId>:<rule>:<target>`). */
-export function messageIdOf(deliveryId: string): string {
-  const end = deliveryId.indexOf(':')
-  return end < 0 ? deliveryId : deliveryId.slice(0, end)
 }
