@@ -1,6 +1,6 @@
 // Composition root: config -> rules -> spool -> broker -> MQTT connection -> ingest -> delivery -> HTTP API.
 // Starts the parts in that order and stops them in reverse, so no message is taken in that cannot be stored.
-import { type EmbeddedBroker, startEmbeddedBroker } from './broker/embedded.js'
+import type { EmbeddedBroker } from './broker/embedded.js'
 import { assertSafeBinding } from './config/api-schema.js'
 import { type Config, expressionLimitsOf } from './config/schema.js'
 import { formatIssue } from './config/source-file.js'
@@ -85,6 +85,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   try {
     let broker: EmbeddedBroker | undefined
     if (!config.mqtt.url) {
+      // Loaded only when used: aedes costs ~10 MB of memory a bridge attached to its own broker does not need.
+      const { startEmbeddedBroker } = await import('./broker/embedded.js')
       broker = await startEmbeddedBroker({ host: config.broker.host, port: config.broker.port, logger })
       cleanup.push(() => broker!.close())
     }

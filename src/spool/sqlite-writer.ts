@@ -44,6 +44,8 @@ const Database = require(workerData.sqlite)
 const db = new Database(workerData.file, { fileMustExist: true })
 db.pragma('synchronous = ' + workerData.synchronous)
 db.pragma('journal_size_limit = 67108864')
+// It appends and deletes near the ends of the table and its index: a small page cache is enough.
+db.pragma('cache_size = -512')
 db.pragma('wal_autocheckpoint = ' + (workerData.checkpointIntervalMs > 0 ? 8192 : 1000))
 const checkpoints = workerData.checkpointIntervalMs > 0
   ? setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), workerData.checkpointIntervalMs)
@@ -131,6 +133,9 @@ export class SpoolWriter {
         replies: port2,
       },
       transferList: [port2],
+      // Its live set is a few statements; what it allocates (a commit's decoded rows) dies within the commit. A
+      // small young generation keeps the thread's memory small (V8's default lets it grow to 48 MB).
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
     })
     // The thread never keeps the process alive; the answers port does while a commit is outstanding (someone
     // awaits it).
