@@ -14,6 +14,7 @@ import { createErrorHandler, notFound, validationHook } from './errors.js'
 import { createAuth, type Principal } from './middleware/auth.js'
 import { createBodyLimit } from './middleware/body-limit.js'
 import { createRateLimit } from './middleware/rate-limit.js'
+import { CachedRouter } from './router.js'
 import { dlqRoutes } from './routes/dlq.js'
 import { addDocsRoutes } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
@@ -108,7 +109,8 @@ export function createApp(deps: AppDeps): App {
       'HTTP API: no api.tokens configured, so requests are not authenticated; listening on loopback only',
     )
   }
-  const app = newApp()
+  // Only this app's router matches requests: app.route() copies the route modules' routes into it.
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, router: new CachedRouter() })
   const ctx: RouteContext = { ...deps, streams: createStreamRegistry() }
   streamsOf.set(app, ctx.streams)
 
