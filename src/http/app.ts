@@ -131,14 +131,10 @@ export function createApp(deps: AppDeps): App {
     deps.metrics?.httpRequest(route, c.req.method, c.res.status, ms / 1000)
   })
   // Inbound hooks verify their senders themselves and read their bodies within their own limits (routes/hooks.ts).
-  app.use(
-    '/v1/*',
-    exceptHooks(
-      createAuth(deps.config.tokens),
-      createRateLimit(deps.config.rateLimit),
-      createBodyLimit(deps.config.maxBodyBytes),
-    ),
-  )
+  const steps = [createAuth(deps.config.tokens)]
+  if (deps.config.rateLimit !== undefined) steps.push(createRateLimit(deps.config.rateLimit))
+  steps.push(createBodyLimit(deps.config.maxBodyBytes))
+  app.use('/v1/*', exceptHooks(...steps))
 
   for (const module of routeModules) app.route('/', module(ctx))
   addDocsRoutes(app, deps)
@@ -152,10 +148,10 @@ export function createApp(deps: AppDeps): App {
 export function exceptHooks(...steps: MiddlewareHandler<AppEnv>[]): MiddlewareHandler<AppEnv> {
   const run = (c: Context<AppEnv>, i: number, next: Next): Promise<unknown> =>
     i === steps.length ? next() : steps[i](c, () => run(c, i + 1, next) as Promise<void>)
-  return async (c, next) => {
+  return (c, next) => {
     const path = c.req.path
     if (path === '/v1/hooks' || path.startsWith('/v1/hooks/')) return next()
-    await run(c, 0, next)
+    return run(c, 0, next) as Promise<void>
   }
 }
 

@@ -171,6 +171,12 @@ export function createMetrics(sources: MetricsSources) {
     }
     return child
   }
+  // The API's series per route pattern (a bounded set), then per method and status: as for the rules, looked up
+  // once instead of hashing the labels on every request.
+  const perRequestKind = new Map<
+    string,
+    { requests: Map<string, Child<typeof httpRequests>>; duration: Map<string, Child<typeof httpDuration>> }
+  >()
   const deadLetteredOf = (rule: string, target: string, code: string) =>
     labelled(targetOf(rule, target).deadLettered, code, () => deadLettered.labels({ rule, target, code }))
 
@@ -240,8 +246,14 @@ export function createMetrics(sources: MetricsSources) {
       countsOf(rule).deadLettered++
     },
     httpRequest(route: string, method: string, status: number, seconds: number) {
-      httpRequests.inc({ route, method, status: String(status) })
-      httpDuration.observe({ route, method }, seconds)
+      let series = perRequestKind.get(route)
+      if (series === undefined) {
+        series = { requests: new Map(), duration: new Map() }
+        perRequestKind.set(route, series)
+      }
+      const answered = `${method} ${status}`
+      labelled(series.requests, answered, () => httpRequests.labels({ route, method, status: String(status) })).inc()
+      labelled(series.duration, method, () => httpDuration.labels({ route, method })).observe(seconds)
     },
   }
 }

@@ -42,9 +42,13 @@ export function createIdempotency(options: IdempotencyOptions): MiddlewareHandle
     }
   }
 
-  return async (c, next) => {
+  // Without the header (most requests) straight to the next step, without an await of our own.
+  return (c, next) => {
     const key = c.req.header('idempotency-key')
-    if (key === undefined) return next()
+    return key === undefined ? next() : once(c, next, key)
+  }
+
+  async function once(c: Context<AppEnv>, next: () => Promise<void>, key: string): Promise<Response | undefined> {
     if (!KEY.test(key)) {
       throw new HookbridgeError('HOOKBRIDGE_REQUEST_INVALID', {
         detail: 'Idempotency-Key must be 1 to 255 visible ASCII characters',
@@ -86,6 +90,7 @@ export function createIdempotency(options: IdempotencyOptions): MiddlewareHandle
       fail(err)
       throw err
     }
+    return undefined
   }
 }
 
