@@ -104,12 +104,26 @@ describe('createDeadlines', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  it('runs one timer at most, and none once every deadline is removed', () => {
+  it('runs one timer at most, which does not hold the process once every deadline is removed', () => {
     vi.useFakeTimers()
     const deadlines = createDeadlines()
     const all = Array.from({ length: 100 }, (_, i) => deadlines.add(Date.now() + 30_000 + i, () => {}))
-    expect(vi.getTimerCount()).toBe(1)
+    expect(deadlines.holdsProcess).toBe(true)
     for (const deadline of all) deadlines.remove(deadline)
+    expect(deadlines.size).toBe(0)
+    expect(deadlines.holdsProcess).toBe(false)
+    const again = deadlines.add(Date.now() + 30_000, () => {})
+    expect(deadlines.holdsProcess).toBe(true)
+    deadlines.remove(again)
+    expect(deadlines.holdsProcess).toBe(false)
+  })
+
+  it('counts one timer at most', () => {
+    vi.useFakeTimers()
+    const deadlines = createDeadlines()
+    for (let i = 0; i < 100; i++) deadlines.add(Date.now() + 30_000 - i, () => {})
+    expect(vi.getTimerCount()).toBe(1)
+    vi.advanceTimersByTime(30_000)
     expect(deadlines.size).toBe(0)
     expect(vi.getTimerCount()).toBe(0)
   })

@@ -138,8 +138,8 @@ export interface Deadline {
 
 /**
  * The deadlines of messages awaiting their acks, on one timer instead of one per message: most are removed when
- * the ack comes, long before they are due. The timer is set for the earliest deadline and stopped when none is
- * left, so nothing keeps the process alive once every message is settled.
+ * the ack comes, long before they are due. The timer is set for the earliest deadline; while no deadline is left it
+ * does not keep the process alive (unref), and it stays set, so that the next message does not set it again.
  */
 export function createDeadlines() {
   const waiting = new Set<Deadline>()
@@ -150,12 +150,6 @@ export function createDeadlines() {
     if (timer !== undefined) clearTimeout(timer)
     armedFor = at
     timer = setTimeout(sweep, Math.max(0, at - Date.now()))
-  }
-
-  function disarm(): void {
-    if (timer !== undefined) clearTimeout(timer)
-    timer = undefined
-    armedFor = Number.POSITIVE_INFINITY
   }
 
   function sweep(): void {
@@ -176,17 +170,21 @@ export function createDeadlines() {
   return {
     add(at: number, expire: () => void): Deadline {
       const deadline: Deadline = { at, expire }
+      if (waiting.size === 0) timer?.ref()
       waiting.add(deadline)
       if (at < armedFor) arm(at)
       return deadline
     },
     remove(deadline: Deadline): void {
-      waiting.delete(deadline)
-      if (waiting.size === 0) disarm()
+      if (waiting.delete(deadline) && waiting.size === 0) timer?.unref()
     },
     /** Deadlines waiting (for tests). */
     get size(): number {
       return waiting.size
+    },
+    /** Whether the timer keeps the process alive (for tests). */
+    get holdsProcess(): boolean {
+      return timer?.hasRef() ?? false
     },
   }
 }

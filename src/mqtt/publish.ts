@@ -51,7 +51,9 @@ const NOT_SENT = /client disconnecting|connection closed|no connection to broker
 
 export function createPublisher(client: MqttClient, options: PublisherOptions): Publisher {
   const { timeoutMs } = options
-  const pendingByCallback = new WeakMap<PublishCallback, Pending>()
+  // Our messages awaiting their outcome, by their MQTT.js callback; each leaves when settled. (A WeakMap needed no
+  // removal but cost about 1.4 µs per message: V8 treats fresh keys in one as ephemerons, also in the GC.)
+  const pendingByCallback = new Map<PublishCallback, Pending>()
   const slots = createSlots(() => client.serverProperties?.receiveMaximum ?? RECEIVE_MAXIMUM)
   const deadlines = createDeadlines()
 
@@ -147,6 +149,7 @@ export function createPublisher(client: MqttClient, options: PublisherOptions): 
       let settled = false
       const settle = () => {
         settled = true
+        pendingByCallback.delete(callback)
         if (holdsSlot) slots.release()
       }
       const callback: PublishCallback = (err) => {
