@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
 import { HookbridgeError } from '../../errors.js'
 import type { AppEnv } from '../app.js'
+import { requestHeader } from '../request-headers.js'
 
 export interface IdempotencyOptions {
   windowMs: number
@@ -44,7 +45,7 @@ export function createIdempotency(options: IdempotencyOptions): MiddlewareHandle
 
   // Without the header (most requests) straight to the next step, without an await of our own.
   return (c, next) => {
-    const key = c.req.header('idempotency-key')
+    const key = requestHeader(c, 'idempotency-key')
     return key === undefined ? next() : once(c, next, key)
   }
 

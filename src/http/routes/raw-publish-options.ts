@@ -6,6 +6,7 @@ import type { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppEnv } from '../app.js'
 import { validationHook } from '../errors.js'
+import { requestHeader } from '../request-headers.js'
 import { rawPublishHeaders, rawPublishQuery } from './publish-schemas.js'
 
 export type RawQuery = z.output<typeof rawPublishQuery>
@@ -23,7 +24,7 @@ export function rawPublishOptions(c: Context<AppEnv>): { query: RawQuery; header
   return {
     query,
     headers: parseRawHeaders(
-      (name) => c.req.header(name),
+      (name) => requestHeader(c, name),
       () => c.req.header(),
     ),
   }
