@@ -14,6 +14,7 @@ import { createErrorHandler, notFound, validationHook } from './errors.js'
 import { createAuth, type Principal } from './middleware/auth.js'
 import { createBodyLimit } from './middleware/body-limit.js'
 import { createRateLimit } from './middleware/rate-limit.js'
+import { CachedRouter } from './router.js'
 import { dlqRoutes } from './routes/dlq.js'
 import { addDocsRoutes } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
@@ -108,7 +109,8 @@ export function createApp(deps: AppDeps): App {
       'HTTP API: no api.tokens configured, so requests are not authenticated; listening on loopback only',
     )
   }
-  const app = newApp()
+  // Only this app's router matches requests: app.route() copies the route modules' routes into it.
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, router: new CachedRouter() })
   const ctx: RouteContext = { ...deps, streams: createStreamRegistry() }
   streamsOf.set(app, ctx.streams)
 
@@ -129,14 +131,10 @@ export function createApp(deps: AppDeps): App {
     deps.metrics?.httpRequest(route, c.req.method, c.res.status, ms / 1000)
   })
   // Inbound hooks verify their senders themselves and read their bodies within their own limits (routes/hooks.ts).
-  app.use(
-    '/v1/*',
-    exceptHooks(
-      createAuth(deps.config.tokens),
-      createRateLimit(deps.config.rateLimit),
-      createBodyLimit(deps.config.maxBodyBytes),
-    ),
-  )
+  const steps = [createAuth(deps.config.tokens)]
+  if (deps.config.rateLimit !== undefined) steps.push(createRateLimit(deps.config.rateLimit))
+  steps.push(createBodyLimit(deps.config.maxBodyBytes))
+  app.use('/v1/*', exceptHooks(...steps))
 
   for (const module of routeModules) app.route('/', module(ctx))
   addDocsRoutes(app, deps)
@@ -150,10 +148,10 @@ export function createApp(deps: AppDeps): App {
 export function exceptHooks(...steps: MiddlewareHandler<AppEnv>[]): MiddlewareHandler<AppEnv> {
   const run = (c: Context<AppEnv>, i: number, next: Next): Promise<unknown> =>
     i === steps.length ? next() : steps[i](c, () => run(c, i + 1, next) as Promise<void>)
-  return async (c, next) => {
+  return (c, next) => {
     const path = c.req.path
     if (path === '/v1/hooks' || path.startsWith('/v1/hooks/')) return next()
-    await run(c, 0, next)
+    return run(c, 0, next) as Promise<void>
   }
 }
 

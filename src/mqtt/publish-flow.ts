@@ -1,5 +1,6 @@
 // What the publisher needs from MQTT.js beyond its public API, and the broker's flow control: in-flight slots
-// (receive maximum), finding and withdrawing a message in MQTT.js's queues, and the size of a PUBLISH packet.
+// (receive maximum), the deadlines of messages awaiting their acks, finding and withdrawing a message in MQTT.js's
+// queues, and the size of a PUBLISH packet.
 import type { MqttClient, Packet } from 'mqtt'
 import type { PublishProperties } from './publish.js'
 
@@ -78,19 +79,29 @@ export function withdraw(
 /** Messages awaiting an ack at once, at most the broker's receive maximum (MQTT.js does not enforce it). */
 export function createSlots(limit: () => number) {
   let inUse = 0
+  // Waiters given a slot whose message is not handed to MQTT.js yet (their promise continues a tick later): until
+  // then nobody takes a slot at once, so that messages are sent in the order their publishes started.
+  let granted = 0
   const waiters: Array<{ wake: () => void }> = []
   return {
     limit,
+    /** Takes a slot now if one is free and nobody is ahead; false otherwise (then `acquire` waits for one). */
+    tryAcquire(): boolean {
+      if (inUse >= limit() || waiters.length > 0 || granted > 0) return false
+      inUse++
+      return true
+    },
+    /**
+     * When `tryAcquire` failed: resolves true with a slot taken (call `handedOver` once its message is sent), or
+     * false at the deadline.
+     */
     acquire(deadline: number): Promise<boolean> {
-      if (inUse < limit() && waiters.length === 0) {
-        inUse++
-        return Promise.resolve(true)
-      }
       return new Promise((resolve) => {
         const waiter = {
           wake: () => {
             clearTimeout(timer)
             inUse++
+            granted++
             resolve(true)
           },
         }
@@ -104,9 +115,76 @@ export function createSlots(limit: () => number) {
         waiters.push(waiter)
       })
     },
+    handedOver(): void {
+      granted--
+      wakeWaiters()
+    },
     release(): void {
       inUse--
-      while (inUse < limit() && waiters.length > 0) waiters.shift()!.wake()
+      wakeWaiters()
+    },
+  }
+
+  function wakeWaiters(): void {
+    while (inUse < limit() && waiters.length > 0) waiters.shift()!.wake()
+  }
+}
+
+export interface Deadline {
+  /** Date.now() at which `expire` is called, unless the deadline is removed before. */
+  readonly at: number
+  readonly expire: () => void
+}
+
+/**
+ * The deadlines of messages awaiting their acks, on one timer instead of one per message: most are removed when
+ * the ack comes, long before they are due. The timer is set for the earliest deadline; while no deadline is left it
+ * does not keep the process alive (unref), and it stays set, so that the next message does not set it again.
+ */
+export function createDeadlines() {
+  const waiting = new Set<Deadline>()
+  let timer: NodeJS.Timeout | undefined
+  let armedFor = Number.POSITIVE_INFINITY
+
+  function arm(at: number): void {
+    if (timer !== undefined) clearTimeout(timer)
+    armedFor = at
+    timer = setTimeout(sweep, Math.max(0, at - Date.now()))
+  }
+
+  function sweep(): void {
+    timer = undefined
+    armedFor = Number.POSITIVE_INFINITY
+    const now = Date.now()
+    for (const deadline of waiting) {
+      if (deadline.at > now) continue
+      waiting.delete(deadline)
+      deadline.expire()
+    }
+    // Expiries may have added or removed deadlines: set the timer for the earliest one left.
+    let next = Number.POSITIVE_INFINITY
+    for (const deadline of waiting) if (deadline.at < next) next = deadline.at
+    if (next < armedFor) arm(next)
+  }
+
+  return {
+    add(at: number, expire: () => void): Deadline {
+      const deadline: Deadline = { at, expire }
+      if (waiting.size === 0) timer?.ref()
+      waiting.add(deadline)
+      if (at < armedFor) arm(at)
+      return deadline
+    },
+    remove(deadline: Deadline): void {
+      if (waiting.delete(deadline) && waiting.size === 0) timer?.unref()
+    },
+    /** Deadlines waiting (for tests). */
+    get size(): number {
+      return waiting.size
+    },
+    /** Whether the timer keeps the process alive (for tests). */
+    get holdsProcess(): boolean {
+      return timer?.hasRef() ?? false
     },
   }
 }

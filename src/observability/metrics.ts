@@ -91,7 +91,22 @@ export function createMetrics(sources: MetricsSources) {
     'QoS 0 messages dropped while the spool was full',
     [],
   )
-  const httpRequests = counter('hookbridge_http_requests_total', 'HTTP API requests', ['route', 'method', 'status'])
+  // API requests are counted in plain numbers and handed to prom-client when the metrics are read (collect):
+  // prom-client hashes and checks the labels on every inc(), also through a child from labels().
+  const httpCounts = new Map<string, { labels: { route: string; method: string; status: string }; count: number }>()
+  new Counter({
+    name: 'hookbridge_http_requests_total',
+    help: 'HTTP API requests',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+    collect() {
+      for (const series of httpCounts.values()) {
+        if (series.count === 0) continue
+        this.inc(series.labels, series.count)
+        series.count = 0
+      }
+    },
+  })
   const httpDuration = new Histogram({
     name: 'hookbridge_http_request_seconds',
     help: 'HTTP API request duration',
@@ -240,7 +255,10 @@ export function createMetrics(sources: MetricsSources) {
       countsOf(rule).deadLettered++
     },
     httpRequest(route: string, method: string, status: number, seconds: number) {
-      httpRequests.inc({ route, method, status: String(status) })
+      const key = `${route} ${method} ${status}`
+      const series = httpCounts.get(key)
+      if (series === undefined) httpCounts.set(key, { labels: { route, method, status: String(status) }, count: 1 })
+      else series.count++
       httpDuration.observe({ route, method }, seconds)
     },
   }

@@ -9,13 +9,9 @@ import type { IncomingMessage } from 'node:http'
 import type { MiddlewareHandler } from 'hono'
 import { HookbridgeError } from '../../errors.js'
 import type { AppEnv } from '../app.js'
+import type { NodeBindings } from '../request-headers.js'
 
 const EMPTY = Buffer.alloc(0)
-
-/** What @hono/node-server passes as the app's env. */
-interface NodeBindings {
-  incoming?: IncomingMessage
-}
 
 export function createBodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = () => new HookbridgeError('HOOKBRIDGE_BODY_TOO_LARGE', { maxBytes })

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
 import { HookbridgeError } from '../../errors.js'
 import type { AppEnv } from '../app.js'
+import { requestHeader } from '../request-headers.js'
 
 export interface IdempotencyOptions {
   windowMs: number
@@ -42,9 +43,13 @@ export function createIdempotency(options: IdempotencyOptions): MiddlewareHandle
     }
   }
 
-  return async (c, next) => {
-    const key = c.req.header('idempotency-key')
-    if (key === undefined) return next()
+  // Without the header (most requests) straight to the next step, without an await of our own.
+  return (c, next) => {
+    const key = requestHeader(c, 'idempotency-key')
+    return key === undefined ? next() : once(c, next, key)
+  }
+
+  async function once(c: Context<AppEnv>, next: () => Promise<void>, key: string): Promise<Response | undefined> {
     if (!KEY.test(key)) {
       throw new HookbridgeError('HOOKBRIDGE_REQUEST_INVALID', {
         detail: 'Idempotency-Key must be 1 to 255 visible ASCII characters',
@@ -86,6 +91,7 @@ export function createIdempotency(options: IdempotencyOptions): MiddlewareHandle
       fail(err)
       throw err
     }
+    return undefined
   }
 }
 

@@ -6,6 +6,7 @@ import type { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppEnv } from '../app.js'
 import { validationHook } from '../errors.js'
+import { requestHeader } from '../request-headers.js'
 import { rawPublishHeaders, rawPublishQuery } from './publish-schemas.js'
 
 export type RawQuery = z.output<typeof rawPublishQuery>
@@ -19,11 +20,11 @@ const HEADER_NAMES = Object.keys(rawPublishHeaders.shape) as Array<keyof RawHead
 /** Query and headers as the zod validators of the route would give them (or their error, thrown). */
 export function rawPublishOptions(c: Context<AppEnv>): { query: RawQuery; headers: RawHeaders } {
   // Query first, then headers: the order in which the route's validators ran.
-  const query = parseRawQuery(plainQueries(c.req.url) ?? c.req.queries())
+  const query = parseRawQuery(plainQueries(c.req.url) ?? new Map(Object.entries(c.req.queries())))
   return {
     query,
     headers: parseRawHeaders(
-      (name) => c.req.header(name),
+      (name) => requestHeader(c, name),
       () => c.req.header(),
     ),
   }
@@ -32,9 +33,11 @@ export function rawPublishOptions(c: Context<AppEnv>): { query: RawQuery; header
 /**
  * What Hono's c.req.queries() gives for a query string that needs no decoding (no `%`, no `+`): every name with
  * its values in order, `name` alone as '', empty names skipped. undefined when there is something to decode.
+ * A Map, not a null-prototype object: storing a freshly sliced name in one of those took V8's slow path (about
+ * 1.5 µs per request, a tenth of the route's own CPU).
  */
-export function plainQueries(url: string): Record<string, string[]> | undefined {
-  const queries: Record<string, string[]> = Object.create(null)
+export function plainQueries(url: string): Map<string, string[]> | undefined {
+  const queries = new Map<string, string[]>()
   const hash = url.indexOf('#', 8)
   const end = hash === -1 ? url.length : hash
   const start = url.indexOf('?', 8)
@@ -46,24 +49,24 @@ export function plainQueries(url: string): Record<string, string[]> | undefined 
     const name = eq === -1 ? part : part.slice(0, eq)
     if (name === '') continue
     const value = eq === -1 ? '' : part.slice(eq + 1)
-    const values = queries[name]
-    if (values === undefined) queries[name] = [value]
+    const values = queries.get(name)
+    if (values === undefined) queries.set(name, [value])
     else values.push(value)
   }
   return queries
 }
 
-/** `queries` as Hono gives them: every name with its values in order. */
-export function parseRawQuery(queries: Record<string, string[]>): RawQuery {
+/** `queries` as Hono gives them (c.req.queries()): every name with its values in order. */
+export function parseRawQuery(queries: Map<string, string[]>): RawQuery {
   const quick: Record<string, string | string[]> = {}
-  for (const name in queries) {
-    const values = queries[name]
+  for (const [name, values] of queries) {
     const value = values.length === 1 ? values[0] : values
     if (!quickQueryValue(name, value)) {
       // The shape Hono's query validator gives zod: one value as a string, a repeated one as an array.
-      const input = Object.fromEntries(Object.entries(queries).map(([k, v]) => [k, v.length === 1 ? v[0] : v]))
+      const input = Object.fromEntries([...queries].map(([k, v]) => [k, v.length === 1 ? v[0] : v]))
       return checked(rawPublishQuery, input, 'query')
     }
+    // Only the schema's names get here (quickQueryValue refuses any other), so no '__proto__'.
     quick[name] = value
   }
   return quick as RawQuery
