@@ -29,5 +29,8 @@ describe('heap pacing', () => {
     expect(paced.length).toBeGreaterThan(0)
     for (const factor of paced) expect(factor).toBeCloseTo(1 + HEAP_GROWING_PERCENT / 100, 5)
     expect(limits(undefined).some((factor) => factor > 1 + HEAP_GROWING_PERCENT / 100)).toBe(true)
+    // Set back to 0, V8 paces itself again (heap-pacing.ts does that once no job waits for a retry).
+    const back = limits(`${heapPacingFlag([])}'); require('node:v8').setFlagsFromString('--heap-growing-percent=0`)
+    expect(back.some((factor) => factor > 1 + HEAP_GROWING_PERCENT / 100)).toBe(true)
   })
 })

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { createMetrics } from './metrics.js'
 
 const sources = {
-  spool: () => ({ depth: 0, bytes: 0, leased: 0, deadLetters: 0, oldestAgeMs: 0 }),
+  spool: () => ({ depth: 0, bytes: 0, leased: 0, deadLetters: 0, retrying: 0, oldestAgeMs: 0 }),
   mqttConnected: () => true,
   mqttReconnects: () => 0,
   backpressurePaused: () => false,

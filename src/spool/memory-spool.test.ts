@@ -22,7 +22,14 @@ describe('memory spool at scale', () => {
     console.log(
       `memory spool: ${Math.round(count / ((performance.now() - started) / 1000))} jobs/s enqueue+lease+complete`,
     )
-    expect(spool.stats(Date.now())).toEqual({ depth: 0, bytes: 0, leased: 0, deadLetters: 0, oldestAgeMs: 0 })
+    expect(spool.stats(Date.now())).toEqual({
+      depth: 0,
+      bytes: 0,
+      leased: 0,
+      deadLetters: 0,
+      retrying: 0,
+      oldestAgeMs: 0,
+    })
     await spool.close()
   })
 })

@@ -8,6 +8,8 @@ export function createMemorySpool(): Spool {
   /** In the order they died (Map keeps insertion order), which is the order they are listed in. */
   const deadLetters = new Map<string, DeadLetter>()
   let seq = 0
+  /** Pending jobs with an attempt behind them. */
+  let retrying = 0
   let closed = false
 
   function assertOpen(): void {
@@ -51,14 +53,15 @@ export function createMemorySpool(): Spool {
 
     complete(id) {
       assertOpen()
-      index.remove(id)
+      const entry = index.remove(id)
+      if (entry !== undefined && entry.attempts > 0) retrying--
     },
 
     retry(id, notBefore, attempt) {
       assertOpen()
       const entry = index.get(id)
       if (entry === undefined) return
-      entry.attempts++
+      if (entry.attempts++ === 0) retrying++
       entry.history = withAttempt(entry.history, attempt)
       index.reschedule(id, notBefore)
     },
@@ -67,6 +70,7 @@ export function createMemorySpool(): Spool {
       assertOpen()
       const entry = index.remove(id)
       if (entry === undefined) return
+      if (entry.attempts > 0) retrying--
       const job = leasedJob(entry)
       deadLetters.delete(id)
       deadLetters.set(id, {
@@ -92,6 +96,7 @@ export function createMemorySpool(): Spool {
         bytes: index.bytes,
         leased: index.leased,
         deadLetters: deadLetters.size,
+        retrying,
         oldestAgeMs: oldest === null ? 0 : Math.max(0, now - oldest),
       }
     },

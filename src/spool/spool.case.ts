@@ -281,9 +281,10 @@ export function runSpoolSuite(name: string, open: OpenSpool): void {
       expect(spool.stats(Date.now()).deadLetters).toBe(0)
     })
 
-    it('stats count depth, bytes, leased, dead letters and the oldest age', async () => {
+    it('stats count depth, bytes, leased, retrying, dead letters and the oldest age', async () => {
       const { spool } = ctx
-      expect(spool.stats(Date.now())).toEqual({ depth: 0, bytes: 0, leased: 0, deadLetters: 0, oldestAgeMs: 0 })
+      const empty = { depth: 0, bytes: 0, leased: 0, deadLetters: 0, retrying: 0, oldestAgeMs: 0 }
+      expect(spool.stats(Date.now())).toEqual(empty)
       const a = newJob({ payload: Buffer.alloc(100) })
       a.request = { method: 'PUT', url: 'http://x/', headers: { ab: 'cde', 'x-é': 'é' }, body: Buffer.alloc(50) }
       const b = newJob({ payload: Buffer.alloc(7) })
@@ -296,11 +297,14 @@ export function runSpoolSuite(name: string, open: OpenSpool): void {
         bytes: 100 + 50 + 2 + 3 + 4 + 2 + bBytes,
         leased: 1,
         deadLetters: 0,
+        retrying: 0,
         oldestAgeMs: 5000,
       })
+      spool.retry(a.id, Date.now(), failed())
+      expect(spool.stats(Date.now())).toMatchObject({ depth: 2, leased: 0, retrying: 1 })
       spool.deadLetter(a.id, failed(), 'gave up')
       const stats = spool.stats(Date.now())
-      expect(stats).toMatchObject({ depth: 1, bytes: bBytes, leased: 0, deadLetters: 1 })
+      expect(stats).toMatchObject({ depth: 1, bytes: bBytes, leased: 0, deadLetters: 1, retrying: 0 })
     })
 
     it('treats operations on unknown ids as no-ops and refuses work once closed', async () => {

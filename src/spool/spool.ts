@@ -78,6 +78,8 @@ export interface SpoolStats {
   bytes: number
   leased: number
   deadLetters: number
+  /** Pending jobs that have failed at least one attempt (a receiver in trouble). */
+  retrying: number
   /** Age of the oldest pending job in ms, 0 when empty. */
   oldestAgeMs: number
 }

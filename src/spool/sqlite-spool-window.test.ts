@@ -109,6 +109,7 @@ describe('sqlite spool with a window of 5 jobs', () => {
       bytes: total,
       leased: 1,
       deadLetters: 0,
+      retrying: 0,
       oldestAgeMs: 1000,
     })
     spool.deadLetter(oldest.id, failed(400), 'gave up')
@@ -119,7 +120,14 @@ describe('sqlite spool with a window of 5 jobs', () => {
       deadLetters: 1,
     })
     drain(spool)
-    expect(spool.stats(Date.now())).toEqual({ depth: 0, bytes: 0, leased: 0, deadLetters: 1, oldestAgeMs: 0 })
+    expect(spool.stats(Date.now())).toEqual({
+      depth: 0,
+      bytes: 0,
+      leased: 0,
+      deadLetters: 1,
+      retrying: 0,
+      oldestAgeMs: 0,
+    })
   })
 
   it('opens a file with more pending jobs than its window, keeping counts, retry state and order', async () => {

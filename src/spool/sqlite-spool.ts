@@ -181,6 +181,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
         bytes: index.bytes + window.spilledBytes + window.spillingBytes,
         leased: index.leased,
         deadLetters: storedDeadLetters + pending.deadLetters + committingDeadLetters,
+        retrying: window.retrying,
         oldestAgeMs: oldest === null ? 0 : Math.max(0, now - oldest),
       }
     },

@@ -80,7 +80,7 @@ export class SpoolWindow {
   spilling = 0
   spillingBytes = 0
   /** Jobs in the window that have had an attempt (retrying ones): while there are any, the outage limit holds. */
-  private retrying = 0
+  retrying = 0
   /** Every pending job with seq <= windowEnd is in the window. */
   private windowEnd = 0
   private readonly limits: Required<WindowLimits>
