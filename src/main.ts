@@ -85,7 +85,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   try {
     let broker: EmbeddedBroker | undefined
     if (!config.mqtt.url) {
-      // Loaded only when used: aedes costs ~10 MB of memory a bridge attached to its own broker does not need.
+      // Loaded only when used: a bridge attached to its own broker does not need aedes in memory.
       const { startEmbeddedBroker } = await import('./broker/embedded.js')
       broker = await startEmbeddedBroker({ host: config.broker.host, port: config.broker.port, logger })
       cleanup.push(() => broker!.close())

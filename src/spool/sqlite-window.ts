@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3'
 import { type ContentEntry, JobIndex, NO_ATTEMPTS } from './job-index.js'
 import { type AttemptRecord, HISTORY_LIMIT, type NewJob } from './spool.js'
+import { type InsertJobParams, JOB_COLUMN_NAMES } from './sqlite-schema.js'
 
 /** Defaults of `windowJobs` and `windowBytes`: ~1 KB of heap per job with the bench's jobs, so ~50 MB at most. */
 export const DEFAULT_WINDOW_JOBS = 50_000
@@ -40,33 +41,11 @@ export interface WindowLimits {
 /** rowToJob's scheduling state where only the content is wanted (the entry holds the state). */
 export const NO_STATE = { attempts: 0, notBefore: 0, history: [] }
 
-/** Read back positionally (`raw`), which costs about half of building a row object per job. */
-const SELECT_AFTER = `SELECT seq, id, rule, target, order_key, created_at, attempts, not_before, history, topic,
-  payload, qos, retain, received_at, properties, method, url, headers, body, bytes
-  FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?`
+/** Read back positionally (`raw`), which costs about half of building a row object per job; the columns in
+ * INSERT_JOB_SQL's order, so a row reads as its insert's parameters. */
+const SELECT_AFTER = `SELECT seq, ${JOB_COLUMN_NAMES} FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?`
 
-type RawRow = [
-  seq: number,
-  id: string,
-  rule: string,
-  target: string,
-  orderKey: string | null,
-  createdAt: number,
-  attempts: number,
-  notBefore: number,
-  history: string,
-  topic: string,
-  payload: Buffer,
-  qos: 0 | 1 | 2,
-  retain: number,
-  receivedAt: number,
-  properties: string | null,
-  method: string,
-  url: string,
-  headers: string,
-  body: Buffer,
-  bytes: number,
-]
+type RawRow = InsertJobParams
 
 const capped = (history: AttemptRecord[]): AttemptRecord[] =>
   history.length > HISTORY_LIMIT ? history.slice(-HISTORY_LIMIT) : history
@@ -198,7 +177,13 @@ function entry(seq: number, job: NewJob, createdAt: number, bytes: number): Wind
 }
 
 function fromRow(r: RawRow): WindowEntry {
-  const message: NewJob['message'] = { topic: r[9], payload: r[10], qos: r[11], retain: r[12] === 1, receivedAt: r[13] }
+  const message: NewJob['message'] = {
+    topic: r[9],
+    payload: r[10],
+    qos: r[11] as 0 | 1 | 2,
+    retain: r[12] === 1,
+    receivedAt: r[13],
+  }
   if (r[14] !== null) message.properties = JSON.parse(r[14])
   const request = { method: r[15], url: r[16], headers: JSON.parse(r[17]), body: r[18] }
   return {
