@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { MqttConfig } from '../config/schema.js'
 import { HookbridgeError } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
+import { coalesceWrites } from './write-coalescing.js'
 
 export interface MqttConnectionOptions {
   config: MqttConfig
@@ -65,6 +66,7 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
         : undefined,
   }
   const client = mqtt.connect(url, clientOptions)
+  coalesceWrites(client)
   // MQTT.js installs customHandleAcks only for MQTT 5; its 3.1.1 hook, handleMessage, runs for QoS 2 only after
   // PUBREC has been sent, when the broker already considers the message ours. Installed for both versions, the
   // hook runs before PUBACK and before PUBREC, so on 3.1.1 too a message is stored before it is acknowledged.
