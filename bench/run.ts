@@ -3,7 +3,7 @@
 // the backlog with the receiver down, HTTP publish against a raw handler, and two micro-benchmarks. Writes
 // bench/results/latest.{json,md,svg}.
 //
-// Flags: --quick (2-minute smoke run), --reps=N, --burst=N, --backlog=N, --only=<system id,...>,
+// Flags: --quick (2-minute smoke run), --reps=N, --burst=N, --backlog=N, --rates=N,...|none, --only=<system id,...>,
 // --phases=pipeline,backlog,http,micro,
 // --cpu-prof (profile the systems under test into bench/results/tmp/profiles/<system>), --no-write,
 // --variant-dist=<patched copy of dist/> and/or --variant-config=<json>: measure a change side by side,
@@ -29,12 +29,14 @@ import type { SystemDefinition } from './systems/system.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-// --reps=N, --burst=N and --backlog=N override the profile (e.g. three quick repetitions to compare a variant).
+// --reps=N, --burst=N and --backlog=N override the profile (e.g. three quick repetitions to compare a variant);
+// --rates=1000,5000 the fixed rates of the latency runs (--rates=none: the burst alone).
 const profile = {
   ...(args.includes('--quick') ? quickProfile : fullProfile),
   ...(flag('reps') && { reps: Number(flag('reps')) }),
   ...(flag('burst') && { burst: Number(flag('burst')) }),
   ...(flag('backlog') && { backlog: Number(flag('backlog')) }),
+  ...(flag('rates') && { rates: flag('rates') === 'none' ? [] : flag('rates')!.split(',').map(Number) }),
 }
 const only = flag('only')?.split(',')
 const phases = new Set(flag('phases')?.split(',') ?? ['pipeline', 'backlog', 'http', 'micro'])
