@@ -77,6 +77,14 @@ export const spoolConfigSchema = z
      */
     groupCommitMs: z.coerce.number().min(0).max(100).default(10),
     /**
+     * Durable spool: how long a new message's jobs may wait in memory for their delivery before they are written,
+     * while no delivery is being retried. Delivered within it, they are never written, and the message is
+     * acknowledged then (until then the broker holds it): far fewer disk writes (flash storage), and fewer repeats
+     * after a crash, for about 7% less burst throughput. 0 (the default): every message is written at the next
+     * group commit, unless it was delivered before.
+     */
+    deferWriteMs: z.coerce.number().int().min(0).max(60_000).default(0),
+    /**
      * Durable spool: pending jobs held in memory (the oldest) while deliveries succeed; the rest stay in the file
      * until there is room. While jobs in memory are being retried, at most 5,000 (or this, if lower).
      */

@@ -77,6 +77,11 @@ export const settings: readonly Setting[] = [
     description: 'Bytes of pending jobs the durable spool holds in memory',
   },
   {
+    path: 'spool.deferWriteMs',
+    env: 'HOOKBRIDGE_SPOOL_DEFER_WRITE_MS',
+    description: 'How long the durable spool waits for a delivery before it writes the job (0: no wait)',
+  },
+  {
     path: 'limits.maxPayloadBytes',
     env: 'HOOKBRIDGE_MAX_PAYLOAD_BYTES',
     description: 'Largest MQTT payload a rule parses',

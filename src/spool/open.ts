@@ -16,6 +16,7 @@ export function openSpool(config: Pick<Config, 'spool' | 'dataDir'>, logger: Log
   const spool = createSqliteSpool({
     file: spoolFile(config),
     groupCommitMs: config.spool.groupCommitMs,
+    deferWriteMs: config.spool.deferWriteMs,
     windowJobs: config.spool.windowJobs,
     windowBytes: config.spool.windowBytes,
   })

@@ -11,6 +11,12 @@ export interface SqliteSpoolOptions {
    * commit takes them along). Default 50 ms, and never less than groupCommitMs.
    */
   lazyCommitMs?: number
+  /**
+   * How long a new job may wait in memory for its delivery before it is written, while no job is being retried.
+   * Its enqueue resolves when all of its batch is delivered (nothing written) or written. 0 (the default): every
+   * enqueue is written at the next group commit.
+   */
+  deferWriteMs?: number
   /** Commit at once when this many jobs and operations are waiting. */
   maxBatch?: number
   /** NORMAL survives a process crash, FULL also an OS crash or power loss: see openSpoolDatabase. */

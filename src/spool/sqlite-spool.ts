@@ -2,8 +2,11 @@
 // (sqlite-writer.ts). Writes are grouped: the enqueues made within `groupCommitMs` (0: within one turn of the event
 // loop) go into one transaction with every complete, retry and dead letter waiting so far (those wait up to
 // `lazyCommitMs`), and enqueue promises resolve once it committed. A new job goes into the window at once, so it
-// can be delivered while its commit runs; one delivered before its commit is not written at all. Memory stays
-// bounded: a window of the oldest pending jobs is in memory, newer ones only in the file (sqlite-window.ts).
+// can be delivered while its commit runs; one delivered before its commit is not written at all. With
+// `deferWriteMs`, and while no job is being retried, an enqueue waits that long for its jobs' deliveries instead
+// of the next commit: delivered by then, it resolves with nothing written (the message, not yet acknowledged,
+// is still the broker's to send again). Memory stays bounded: a window of the oldest pending jobs is in memory,
+// newer ones only in the file (sqlite-window.ts).
 import { CommitScheduler } from './commit-scheduler.js'
 import { jobBytes, leasedJob, withAttempt } from './job-index.js'
 import type { Spool, SpoolStats } from './spool.js'
@@ -19,6 +22,7 @@ export type { SqliteSpoolOptions } from './sqlite-spool-options.js'
 export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const groupCommitMs = options.groupCommitMs ?? 10
   const lazyCommitMs = Math.max(groupCommitMs, options.lazyCommitMs ?? 50)
+  const deferWriteMs = options.deferWriteMs ?? 0
   const maxBatch = options.maxBatch ?? 1000
   const synchronous = options.synchronous ?? 'NORMAL'
   const db = openSpoolDatabase(options.file, synchronous)
@@ -60,6 +64,12 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   /** Posts the group commit to the writer thread. Enqueues fail with the transaction; other writes are retried. */
   function flush(): void {
     scheduler.taken()
+    // A job being retried means deliveries are in trouble: what waits for them would wait in vain.
+    if (window.retrying > 0) pending.forceUntil()
+    else pending.forceUntil(Date.now() - deferWriteMs)
+    const oldest = pending.oldestDeferredAt()
+    if (oldest !== undefined) scheduler.add(0, Math.max(0, oldest + deferWriteMs - Date.now()))
+    for (const batch of pending.takeDelivered()) batch.resolve()
     if (pending.empty) return
     const group = pending.take()
     committingDeadLetters += group.deadLetters
@@ -110,17 +120,24 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       if (jobs.length === 0) return Promise.resolve()
       const createdAt = Date.now()
       const items: Item[] = []
+      let defer = deferWriteMs > 0 && window.retrying === 0
       for (const job of jobs) {
-        // Already pending in the window (its message came again): one job is enough.
-        if (index.get(job.id) !== undefined) continue
+        // Already pending in the window (its message came again): one job is enough, and it is written now,
+        // since this message is acknowledged once it is.
+        const existing = index.get(job.id)
+        if (existing !== undefined) {
+          pending.force(existing)
+          defer = false
+          continue
+        }
         const seq = nextSeq++
         const bytes = jobBytes(job)
         const entry = window.take(seq, job, createdAt, bytes)
         items.push({ seq, job, createdAt, bytes, entry })
       }
       return new Promise<void>((resolve, reject) => {
-        pending.enqueued({ items, resolve, reject })
-        scheduler.add(Math.max(1, items.length), groupCommitMs)
+        if (pending.enqueued({ items, createdAt, resolve, reject }, defer)) scheduler.add(0, deferWriteMs)
+        else scheduler.add(Math.max(1, items.length), groupCommitMs)
       })
     },
 
@@ -133,7 +150,11 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     complete(id) {
       assertOpen()
       const e = window.remove(id)
-      if (e === undefined || pending.completed(e)) return
+      if (e === undefined) return
+      if (pending.completed(e)) {
+        if (pending.delivered > 0) scheduler.add(0, groupCommitMs)
+        return
+      }
       pending.op([0, e.seq])
       scheduler.add(1, lazyCommitMs)
     },
@@ -146,6 +167,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       e.history = withAttempt(e.history, attempt)
       index.reschedule(id, notBefore)
       window.retried(e)
+      // Deliveries are failing: stop waiting for them (flush writes every deferred batch while one is retried).
+      if (pending.waiting > 0) scheduler.add(1, groupCommitMs)
       // Not written yet: its row will be written as it is then.
       if (pending.isUnwritten(e)) return
       pending.op([1, e.seq, e.attempts, e.notBefore, JSON.stringify(e.history)])
@@ -158,6 +181,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       if (e === undefined) return
       const history = JSON.stringify(withAttempt(e.history, attempt))
       // Also when not written yet: its row is inserted first in the same commit.
+      pending.force(e)
       pending.op([2, e.seq, id, e.attempts + 1, history, Date.now(), reason])
       scheduler.add(1, lazyCommitMs)
     },
@@ -233,6 +257,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
       if (closed) return
       closed = true
       try {
+        pending.forceUntil()
         flush()
         await writer.close()
       } finally {

@@ -21,8 +21,16 @@ const KILL_AFTER = [500, 1400, 2300]
 const MAX_AHEAD = 600
 const TOPIC = 'e2e/kill9/seq'
 
-for (const protocolVersion of [5, 4] as const) {
-  const label = protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'
+// The third run defers the spool's writes (spool.deferWriteMs): a message delivered in time is never written, and
+// is acknowledged only then; one killed before either is still the broker's.
+const runs = [
+  { protocolVersion: 5, env: {} },
+  { protocolVersion: 4, env: {} },
+  { protocolVersion: 5, env: { HOOKBRIDGE_SPOOL_DEFER_WRITE_MS: '1000' } },
+] as const
+
+for (const { protocolVersion, env } of runs) {
+  const label = `${protocolVersion === 5 ? 'MQTT 5' : 'MQTT 3.1.1'}${'HOOKBRIDGE_SPOOL_DEFER_WRITE_MS' in env ? ', writes deferred' : ''}`
 
   describe(`hookbridge process on ${label}`, () => {
     let broker: TestMosquitto | undefined
@@ -50,6 +58,7 @@ for (const protocolVersion of [5, 4] as const) {
         mqttUrl: broker.url,
         protocolVersion,
         rules: { seq: { from: { topic: TOPIC, qos: 1 }, to: { url: `${receiver.url}/seq` } } },
+        env,
       })
       await hb.start()
       publisher = await connectPublisher(broker.url, `publisher-${hb.clientId}`, protocolVersion)
