@@ -1,7 +1,8 @@
 // Prometheus metrics (prom-client), one registry per bridge. Per rule and target the counters add up:
 //   received{rule} = filtered{rule} + delivered{rule,target} + dead_lettered{rule,target} + pending{rule,target}
 // for each target of the rule (pending counts jobs of this process's lifetime not yet finished).
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Gauge, Registry } from 'prom-client'
+import { type HistogramSeries, type PlainCount, PlainCounts, PlainHistogram } from './plain-series.js'
 
 export interface SpoolGauges {
   depth: number
@@ -35,8 +36,10 @@ const transformBuckets = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0
 
 export function createMetrics(sources: MetricsSources) {
   const registry = new Registry()
-  const counter = (name: string, help: string, labelNames: string[]) =>
-    new Counter({ name, help, labelNames, registers: [registry] })
+  // Everything counted per message or per request is kept in plain numbers (plain-series.ts); the gauges below
+  // are read from their sources when /metrics is read.
+  const counts = (name: string, help: string, labelNames: string[]) =>
+    new PlainCounts(registry, 'counter', name, help, labelNames)
   const gauge = (name: string, help: string, collect: () => number) =>
     new Gauge({
       name,
@@ -47,73 +50,61 @@ export function createMetrics(sources: MetricsSources) {
       },
     })
 
-  const received = counter('hookbridge_rule_received_total', 'Messages that matched the rule', ['rule'])
-  const filtered = counter(
+  const received = counts('hookbridge_rule_received_total', 'Messages that matched the rule', ['rule'])
+  const filtered = counts(
     'hookbridge_rule_filtered_total',
     'Messages the rule skipped (when false, or no transform result)',
     ['rule', 'reason'],
   )
-  const delivered = counter('hookbridge_delivered_total', 'Deliveries that got a 2xx', ['rule', 'target'])
-  const deadLettered = counter('hookbridge_dead_lettered_total', 'Deliveries given up and kept as dead letters', [
+  const delivered = counts('hookbridge_delivered_total', 'Deliveries that got a 2xx', ['rule', 'target'])
+  const deadLettered = counts('hookbridge_dead_lettered_total', 'Deliveries given up and kept as dead letters', [
     'rule',
     'target',
     'code',
   ])
-  const attempts = counter(
+  const attempts = counts(
     'hookbridge_delivery_attempts_total',
     'HTTP attempts by outcome class (2xx, 4xx, 5xx, timeout, connection, ...)',
     ['rule', 'target', 'class'],
   )
-  const retried = counter('hookbridge_delivery_retries_total', 'Attempts that will be retried', ['rule', 'target'])
-  const pending = new Gauge({
-    name: 'hookbridge_pending',
-    help: 'Jobs enqueued by this process and not yet delivered or dead-lettered',
-    labelNames: ['rule', 'target'],
-    registers: [registry],
-  })
-  const latency = new Histogram({
-    name: 'hookbridge_delivery_latency_seconds',
-    help: 'From receipt of the message to its successful delivery',
-    labelNames: ['rule', 'target'],
-    buckets: latencyBuckets,
-    registers: [registry],
-  })
-  const transformTime = new Histogram({
-    name: 'hookbridge_transform_seconds',
-    help: 'Time to apply a rule (when, transform, templates) to one message',
-    labelNames: ['rule'],
-    buckets: transformBuckets,
-    registers: [registry],
-  })
-  const mqttReceived = counter('hookbridge_mqtt_messages_received_total', 'Messages received from the broker', [])
-  const droppedQos0 = counter(
+  const retried = counts('hookbridge_delivery_retries_total', 'Attempts that will be retried', ['rule', 'target'])
+  const pending = new PlainCounts(
+    registry,
+    'gauge',
+    'hookbridge_pending',
+    'Jobs enqueued by this process and not yet delivered or dead-lettered',
+    ['rule', 'target'],
+  )
+  const latency = new PlainHistogram(
+    registry,
+    'hookbridge_delivery_latency_seconds',
+    'From receipt of the message to its successful delivery',
+    ['rule', 'target'],
+    latencyBuckets,
+  )
+  const transformTime = new PlainHistogram(
+    registry,
+    'hookbridge_transform_seconds',
+    'Time to apply a rule (when, transform, templates) to one message',
+    ['rule'],
+    transformBuckets,
+  )
+  const mqttReceived = counts('hookbridge_mqtt_messages_received_total', 'Messages received from the broker', []).of({})
+  const droppedQos0 = counts(
     'hookbridge_mqtt_qos0_dropped_total',
     'QoS 0 messages dropped while the spool was full',
     [],
   )
-  // API requests are counted in plain numbers and handed to prom-client when the metrics are read (collect):
-  // prom-client hashes and checks the labels on every inc(), also through a child from labels().
-  const httpCounts = new Map<string, { labels: { route: string; method: string; status: string }; count: number }>()
-  new Counter({
-    name: 'hookbridge_http_requests_total',
-    help: 'HTTP API requests',
-    labelNames: ['route', 'method', 'status'],
-    registers: [registry],
-    collect() {
-      for (const series of httpCounts.values()) {
-        if (series.count === 0) continue
-        this.inc(series.labels, series.count)
-        series.count = 0
-      }
-    },
-  })
-  const httpDuration = new Histogram({
-    name: 'hookbridge_http_request_seconds',
-    help: 'HTTP API request duration',
-    labelNames: ['route', 'method'],
-    buckets: latencyBuckets,
-    registers: [registry],
-  })
+  const httpCounts = counts('hookbridge_http_requests_total', 'HTTP API requests', ['route', 'method', 'status'])
+  const httpDuration = new PlainHistogram(
+    registry,
+    'hookbridge_http_request_seconds',
+    'HTTP API request duration',
+    ['route', 'method'],
+    latencyBuckets,
+  )
+  // The API's series by `${route} ${method} ${status}`: one string key instead of the labels' own key.
+  const httpSeries = new Map<string, { count: PlainCount; duration: HistogramSeries }>()
 
   gauge('hookbridge_in_flight', 'HTTP deliveries in flight (leased jobs)', () => sources.spool().leased)
   gauge('hookbridge_spool_depth', 'Pending jobs in the spool', () => sources.spool().depth)
@@ -136,23 +127,22 @@ export function createMetrics(sources: MetricsSources) {
     () => (sources.rulesReloadFailed() ? 1 : 0),
   )
 
-  // Each rule's and target's series (prom-client children), looked up once: `metric.inc({ rule, target })` would
-  // hash its labels on every observation. With them, the same counts as plain numbers, for GET /v1/rules.
-  type Child<T extends { labels(...values: string[]): unknown }> = ReturnType<T['labels']>
-  // Created on first use, as `inc(labels)` would: a series appears in /metrics once it has been observed.
+  // Each rule's and target's series, looked up once per rule and target, and created on first use as prom-client
+  // would: a series appears in /metrics once it has been observed. RuleCounters are the same counts for
+  // GET /v1/rules (they are never reset by a scrape).
   interface TargetSeries {
-    delivered?: Child<typeof delivered>
-    retried?: Child<typeof retried>
-    pending?: Child<typeof pending>
-    latency?: Child<typeof latency>
-    attempts: Map<string, Child<typeof attempts>>
-    deadLettered: Map<string, Child<typeof deadLettered>>
+    delivered?: PlainCount
+    retried?: PlainCount
+    pending?: PlainCount
+    latency?: HistogramSeries
+    attempts: Map<string, PlainCount>
+    deadLettered: Map<string, PlainCount>
   }
   interface RuleSeries {
     counts: RuleCounters
-    received?: Child<typeof received>
-    transformTime?: Child<typeof transformTime>
-    filtered: Map<string, Child<typeof filtered>>
+    received?: PlainCount
+    transformTime?: HistogramSeries
+    filtered: Map<string, PlainCount>
     targets: Map<string, TargetSeries>
   }
   const perRule = new Map<string, RuleSeries>()
@@ -187,33 +177,37 @@ export function createMetrics(sources: MetricsSources) {
     return child
   }
   const deadLetteredOf = (rule: string, target: string, code: string) =>
-    labelled(targetOf(rule, target).deadLettered, code, () => deadLettered.labels({ rule, target, code }))
+    labelled(targetOf(rule, target).deadLettered, code, () => deadLettered.of({ rule, target, code }))
 
   return {
     registry,
     ruleCounters: (rule: string): RuleCounters => ({ ...countsOf(rule) }),
-    messageReceived: () => mqttReceived.inc(),
-    qos0Dropped: () => droppedQos0.inc(),
+    messageReceived: () => {
+      mqttReceived.value++
+    },
+    qos0Dropped: () => {
+      droppedQos0.of({}).value++
+    },
     ruleMatched(rule: string) {
       const series = seriesOf(rule)
-      series.received ??= received.labels({ rule })
-      series.received.inc()
+      series.received ??= received.of({ rule })
+      series.received.value++
       series.counts.received++
     },
     ruleFiltered(rule: string, reason: string) {
       const series = seriesOf(rule)
-      labelled(series.filtered, reason, () => filtered.labels({ rule, reason })).inc()
+      labelled(series.filtered, reason, () => filtered.of({ rule, reason })).value++
       series.counts.filtered++
     },
     ruleSeconds(rule: string, seconds: number) {
       const series = seriesOf(rule)
-      series.transformTime ??= transformTime.labels({ rule })
+      series.transformTime ??= transformTime.of({ rule })
       series.transformTime.observe(seconds)
     },
     jobEnqueued(rule: string, target: string) {
       const series = targetOf(rule, target)
-      series.pending ??= pending.labels({ rule, target })
-      series.pending.inc()
+      series.pending ??= pending.of({ rule, target })
+      series.pending.value++
     },
     /** `carriedOver`: the job was enqueued before this process started (it was never counted as pending). */
     attempt(
@@ -224,42 +218,48 @@ export function createMetrics(sources: MetricsSources) {
     ) {
       const { rule, target } = job
       const series = targetOf(rule, target)
-      labelled(series.attempts, outcomeClass, () => attempts.labels({ rule, target, class: outcomeClass })).inc()
+      labelled(series.attempts, outcomeClass, () => attempts.of({ rule, target, class: outcomeClass })).value++
       const counts = countsOf(rule)
       if (action === 'retry') {
-        series.retried ??= retried.labels({ rule, target })
-        series.retried.inc()
+        series.retried ??= retried.of({ rule, target })
+        series.retried.value++
         counts.retried++
       } else if (action === 'done') {
-        series.delivered ??= delivered.labels({ rule, target })
-        series.delivered.inc()
+        series.delivered ??= delivered.of({ rule, target })
+        series.delivered.value++
         counts.delivered++
         if (!job.carriedOver) {
-          series.pending ??= pending.labels({ rule, target })
-          series.pending.dec()
+          series.pending ??= pending.of({ rule, target })
+          series.pending.value--
         }
-        series.latency ??= latency.labels({ rule, target })
+        series.latency ??= latency.of({ rule, target })
         series.latency.observe(Math.max(0, Date.now() - job.receivedAt) / 1000)
       } else {
-        deadLetteredOf(rule, target, code ?? 'unknown').inc()
+        deadLetteredOf(rule, target, code ?? 'unknown').value++
         counts.deadLettered++
         if (!job.carriedOver) {
-          series.pending ??= pending.labels({ rule, target })
-          series.pending.dec()
+          series.pending ??= pending.of({ rule, target })
+          series.pending.value--
         }
       }
     },
     /** A job dead-lettered at intake (it never was pending). */
     deadAtIntake(rule: string, target: string, code: string) {
-      deadLetteredOf(rule, target, code).inc()
+      deadLetteredOf(rule, target, code).value++
       countsOf(rule).deadLettered++
     },
     httpRequest(route: string, method: string, status: number, seconds: number) {
       const key = `${route} ${method} ${status}`
-      const series = httpCounts.get(key)
-      if (series === undefined) httpCounts.set(key, { labels: { route, method, status: String(status) }, count: 1 })
-      else series.count++
-      httpDuration.observe({ route, method }, seconds)
+      let series = httpSeries.get(key)
+      if (series === undefined) {
+        series = {
+          count: httpCounts.of({ route, method, status: String(status) }),
+          duration: httpDuration.of({ route, method }),
+        }
+        httpSeries.set(key, series)
+      }
+      series.count.value++
+      series.duration.observe(seconds)
     },
   }
 }
