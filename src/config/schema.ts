@@ -80,7 +80,7 @@ export const spoolConfigSchema = z
      * Durable spool: how long a new message's jobs may wait in memory for their delivery before they are written,
      * while no delivery is being retried. Delivered within it, they are never written, and the message is
      * acknowledged then (until then the broker holds it): far fewer disk writes (flash storage), and fewer repeats
-     * after a crash, for about 7% less burst throughput. 0 (the default): every message is written at the next
+     * after a crash, for about 7-9% less burst throughput. 0 (the default): every message is written at the next
      * group commit, unless it was delivered before.
      */
     deferWriteMs: z.coerce.number().int().min(0).max(60_000).default(0),
