@@ -6,7 +6,7 @@
 // Flags: --quick (2-minute smoke run), --reps=N, --burst=N, --backlog=N, --rates=N,...|none, --only=<system id,...>,
 // --phases=pipeline,backlog,http,micro,
 // --cpu-prof (profile the systems under test into bench/results/tmp/profiles/<system>), --no-write,
-// --variant-dist=<patched copy of dist/> and/or --variant-config=<json>: measure a change side by side,
+// --variant-dist=<patched copy of dist/>, --variant-config=<json> and/or --variant-node-args="<node flags>": measure a change side by side,
 // --at=<git revision>: measure that commit (exported with git archive and built apart) instead of the working tree.
 import { execFileSync, execSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -92,13 +92,15 @@ if (at) {
 const allSystems: SystemDefinition[] = [hookbridgeDurable, hookbridgeMemory, rawPipe, rawCeiling, nodeRed]
 const variantDist = flag('variant-dist')
 const variantConfig = flag('variant-config')
-if (variantDist || variantConfig) {
+const variantNodeArgs = flag('variant-node-args')?.split(' ').filter(Boolean)
+if (variantDist || variantConfig || variantNodeArgs) {
   allSystems.splice(
     1,
     0,
     hookbridgeVariant({
       cli: variantDist && resolve(variantDist, 'cli/main.js'),
       config: variantConfig ? (JSON.parse(variantConfig) as Record<string, unknown>) : undefined,
+      nodeArgs: variantNodeArgs,
     }),
   )
 }

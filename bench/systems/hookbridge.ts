@@ -13,6 +13,8 @@ export interface HookbridgeOptions {
   extraConfig?: Record<string, unknown>
   /** Another build of the CLI (a patched copy of dist/), for trying a change side by side with the original. */
   cli?: string
+  /** Node flags for this system alone (after BENCH_NODE_ARGS). */
+  nodeArgs?: string[]
 }
 
 let defaultCli = cliPath
@@ -62,7 +64,15 @@ export async function startHookbridge(context: StartContext, options: Hookbridge
   writeFileSync(configFile, JSON.stringify(config, null, 2))
   const child = spawnLogged(
     process.execPath,
-    [...(context.execArgv ?? []), ...extraNodeArgs(), options.cli ?? defaultCli, 'start', '--config', configFile],
+    [
+      ...(context.execArgv ?? []),
+      ...extraNodeArgs(),
+      ...(options.nodeArgs ?? []),
+      options.cli ?? defaultCli,
+      'start',
+      '--config',
+      configFile,
+    ],
     {
       logFile: join(context.dir, 'hookbridge.log'),
       cwd: context.dir,
@@ -83,11 +93,22 @@ export const hookbridgeDurable: SystemDefinition = {
 }
 
 /** A patched build and/or other settings, measured as a system of its own next to the original. */
-export function hookbridgeVariant(options: { cli?: string; config?: Record<string, unknown> }): SystemDefinition {
+export function hookbridgeVariant(options: {
+  cli?: string
+  config?: Record<string, unknown>
+  nodeArgs?: string[]
+}): SystemDefinition {
+  const what = [options.cli, options.config && JSON.stringify(options.config), options.nodeArgs?.join(' ')]
   return {
     id: 'hookbridge-variant',
-    label: `hookbridge variant (durable${options.cli ? `, ${options.cli}` : ''}${options.config ? `, ${JSON.stringify(options.config)}` : ''})`,
-    start: (context) => startHookbridge(context, { mode: 'durable', cli: options.cli, extraConfig: options.config }),
+    label: `hookbridge variant (${['durable', ...what.filter(Boolean)].join(', ')})`,
+    start: (context) =>
+      startHookbridge(context, {
+        mode: 'durable',
+        cli: options.cli,
+        extraConfig: options.config,
+        nodeArgs: options.nodeArgs,
+      }),
   }
 }
 
