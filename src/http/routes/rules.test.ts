@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { testApp } from '../../../test/http/fakes.js'
 import { type CompileIssue, compileRule } from '../../rules/compile.js'
+import { compileHook } from '../../rules/compile-hook.js'
 import { createRuleSet } from '../../rules/rule-set.js'
-import { ruleSchema } from '../../rules/schema.js'
+import { hookRuleSchema, ruleSchema } from '../../rules/schema.js'
 
 function rules(definitions: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
   const compiled = Object.entries(definitions).map(([name, definition]) => {
@@ -59,8 +60,48 @@ describe('GET /v1/rules', () => {
           ],
         },
       ],
+      hooks: [],
       lastReloadErrors: [],
     })
+  })
+
+  it('lists the inbound hooks with their path, verification and topic, secrets never shown', async () => {
+    const issues: CompileIssue[] = []
+    const definition = {
+      description: 'pushes from GitHub',
+      from: { hook: { name: 'gh', verify: { githubHmac: { secret: '${env:SECRET}' } } } },
+      publish: { topic: 'github/{body.repository}', qos: 1, retain: true },
+    }
+    const hook = compileHook(
+      hookRuleSchema.parse(definition),
+      'github',
+      'rules/github.yaml',
+      { env: { SECRET: 's3cret' } },
+      issues,
+    )
+    expect(issues).toEqual([])
+    const set = createRuleSet([], [hook!])
+    const { app } = testApp({}, { rules: () => set })
+    const res = await app.request('/v1/rules')
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body).toEqual({
+      rules: [],
+      hooks: [
+        {
+          name: 'github',
+          file: 'rules/github.yaml',
+          description: 'pushes from GitHub',
+          path: '/v1/hooks/gh',
+          verification: 'githubHmac',
+          topic: 'github/{body.repository}',
+          qos: 1,
+          retain: true,
+        },
+      ],
+      lastReloadErrors: [],
+    })
+    expect(JSON.stringify(body)).not.toContain('s3cret')
   })
 
   it('needs a token when tokens are configured', async () => {

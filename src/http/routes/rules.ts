@@ -1,8 +1,9 @@
-// GET /v1/rules: the running rules. POST /v1/rules/{name}/dry-run: what one rule would do with one message,
+// GET /v1/rules: the running rules and inbound hooks. POST /v1/rules/{name}/dry-run: what one rule would do with one message,
 // computed exactly as ingest would (rules/dry-run.ts), with nothing stored or sent and `${env:...}` values redacted.
 import { createRoute, z } from '@hono/zod-openapi'
 import { HookbridgeError } from '../../errors.js'
 import type { CompiledRule } from '../../rules/compile.js'
+import type { CompiledHook } from '../../rules/compile-hook.js'
 import { type DryRunOutcome, dryRun } from '../../rules/dry-run.js'
 import type { SourceMessage } from '../../spool/spool.js'
 import { validateTopic } from '../../topics/filter.js'
@@ -39,6 +40,23 @@ const ruleSummarySchema = z
   })
   .openapi('RuleSummary')
 
+const hookSummarySchema = z
+  .object({
+    name: z.string(),
+    file: z.string().openapi({ example: 'rules/github-push.yaml' }),
+    description: z.string().optional(),
+    path: z.string().openapi({ description: 'Where senders POST', example: '/v1/hooks/github-push' }),
+    verification: z
+      .enum(['standardWebhooks', 'githubHmac', 'bearer', 'none'])
+      .openapi({ description: 'How a request proves its sender (secrets are never shown)' }),
+    topic: z
+      .string()
+      .openapi({ description: 'The topic template as written', example: 'github/${payload.repository}' }),
+    qos: z.number().int(),
+    retain: z.boolean(),
+  })
+  .openapi('HookSummary')
+
 const dryRunResultSchema = z
   .object({
     matched: z.boolean().openapi({ description: "false: the topic matches none of the rule's filters" }),
@@ -74,8 +92,14 @@ const listRoute = createRoute({
   summary: 'The rules that are running',
   responses: {
     200: {
-      description: 'The running rules, and the problems of the last reload when it failed',
-      content: json(z.object({ rules: z.array(ruleSummarySchema), lastReloadErrors: z.array(z.string()) })),
+      description: 'The running rules and inbound hooks, and the problems of the last reload when it failed',
+      content: json(
+        z.object({
+          rules: z.array(ruleSummarySchema),
+          hooks: z.array(hookSummarySchema),
+          lastReloadErrors: z.array(z.string()),
+        }),
+      ),
     },
     401: failure('Missing or wrong bearer token'),
   },
@@ -126,6 +150,7 @@ export function rulesRoutes(ctx: RouteContext): App {
     c.json(
       {
         rules: ctx.rules().rules.map((rule) => ({ ...summary(rule), counters: ctx.ruleAdmin?.counters(rule.name) })),
+        hooks: ctx.rules().hooks.map(hookSummary),
         lastReloadErrors: ctx.ruleAdmin?.lastErrors() ?? [],
       },
       200,
@@ -171,6 +196,19 @@ function summary(rule: CompiledRule): z.infer<typeof ruleSummarySchema> {
     qos: rule.qos,
     state: 'running',
     targets: rule.targets.map((t) => ({ method: t.method, url: t.url.source })),
+  }
+}
+
+function hookSummary(hook: CompiledHook): z.infer<typeof hookSummarySchema> {
+  return {
+    name: hook.name,
+    file: hook.file,
+    description: hook.description,
+    path: `/v1/hooks/${hook.hook}`,
+    verification: hook.verification.kind,
+    topic: hook.topic.source,
+    qos: hook.qos,
+    retain: hook.retain,
   }
 }
 
