@@ -120,8 +120,9 @@ export class PendingWrites {
    * Deferred batches delivered since the last call. Resolved together at the next commit's time rather than one by
    * one: their acknowledgements then leave together, and the broker sends the next messages together.
    */
-  takeDelivered(): EnqueueBatch[] {
+  takeDelivered(): readonly EnqueueBatch[] {
     const delivered = this.deliveredBatches
+    if (delivered.length === 0) return delivered
     this.deliveredBatches = []
     return delivered
   }
