@@ -94,7 +94,7 @@ export function createMetrics(sources: MetricsSources) {
     'hookbridge_mqtt_qos0_dropped_total',
     'QoS 0 messages dropped while the spool was full',
     [],
-  )
+  ).of({})
   const httpCounts = counts('hookbridge_http_requests_total', 'HTTP API requests', ['route', 'method', 'status'])
   const httpDuration = new PlainHistogram(
     registry,
@@ -186,7 +186,7 @@ export function createMetrics(sources: MetricsSources) {
       mqttReceived.value++
     },
     qos0Dropped: () => {
-      droppedQos0.of({}).value++
+      droppedQos0.value++
     },
     ruleMatched(rule: string) {
       const series = seriesOf(rule)
