@@ -1,8 +1,10 @@
 // The commit buffer the writer thread reads: what the decoder (run as text in that thread) gets back must be
-// exactly what was encoded, texts in any script, nulls, empty values and blobs included.
+// exactly INSERT_JOB_SQL's parameters (jobParams) and the ops encoded, texts in any script, nulls, empty values
+// and blobs included, whatever buffer the encoder reused or had to grow.
 import { describe, expect, it } from 'vitest'
-import { DECODER_SOURCE, encodeCommit } from './sqlite-commit-codec.js'
-import type { InsertJobParams } from './sqlite-schema.js'
+import type { NewJob } from './spool.js'
+import { CommitEncoder, DECODER_SOURCE, type InsertRow } from './sqlite-commit-codec.js'
+import { jobParams } from './sqlite-schema.js'
 import type { WriterOp } from './sqlite-writer.js'
 
 const decodeCommit = new Function(`${DECODER_SOURCE}; return decodeCommit`)() as (buffer: ArrayBuffer) => {
@@ -10,35 +12,58 @@ const decodeCommit = new Function(`${DECODER_SOURCE}; return decodeCommit`)() as
   ops: unknown[][]
 }
 
-const row = (seq: number, text: string, orderKey: string | null, properties: string | null): InsertJobParams => [
-  seq,
-  `id-${seq}-${text}`,
-  'rule',
-  'target',
+const job = (seq: number, text: string, orderKey: string | null, properties?: Record<string, unknown>): NewJob => ({
+  id: `id-${seq}-${text}`,
+  rule: 'rule',
+  target: 'target',
   orderKey,
-  1_700_000_000_123,
-  3,
-  1_700_000_060_000.5,
-  '[{"at":1,"code":"X"}]',
-  `sensors/${text}/t`,
-  Buffer.from(`{"t":"${text}"}`),
-  2,
-  1,
-  1_700_000_000_000,
-  properties,
-  'POST',
-  `https://example.com/${encodeURIComponent(text)}`,
-  JSON.stringify({ 'x-text': text }),
-  Buffer.alloc(0),
-  123_456,
-]
+  message: {
+    topic: `sensors/${text}/t`,
+    payload: Buffer.from(`{"t":"${text}"}`),
+    qos: 2,
+    retain: true,
+    receivedAt: 1_700_000_000_000,
+    ...(properties && { properties }),
+  },
+  request: {
+    method: 'POST',
+    url: `https://example.com/${encodeURIComponent(text)}`,
+    headers: { 'x-text': text },
+    body: Buffer.alloc(0),
+  },
+})
+
+const row = (seq: number, text: string, orderKey: string | null, properties?: Record<string, unknown>): InsertRow => ({
+  seq,
+  job: job(seq, text, orderKey, properties),
+  createdAt: 1_700_000_000_123,
+  bytes: 123_456,
+})
+
+/** What the writer thread binds for a row: jobParams, with the entry's state when it was attempted. */
+const expected = ({ seq, job, createdAt, bytes, entry }: InsertRow) =>
+  entry && entry.attempts > 0
+    ? jobParams(seq, job, createdAt, bytes, { ...entry, history: JSON.stringify(entry.history) })
+    : jobParams(seq, job, createdAt, bytes)
+
+const decoded = (buffer: ArrayBuffer) => {
+  const { inserts, ops } = decodeCommit(buffer)
+  return { inserts: inserts.map((params) => params.map((v) => (v instanceof Uint8Array ? Buffer.from(v) : v))), ops }
+}
 
 describe('commit codec', () => {
   it('decodes what it encoded: rows with texts in any script, nulls, empty blobs, and every kind of op', () => {
     const inserts = [
-      row(1, 'plain', null, null),
-      row(2, 'ünïcødé 温度 🌡️', 'k/é', '{"contentType":"x"}'),
-      row(3, '', '', ''),
+      row(1, 'plain', null),
+      row(2, 'ünïcødé 温度 🌡️', 'k/é', { contentType: 'x' }),
+      row(3, '', ''),
+      // Attempted before its commit: written with its state then.
+      {
+        ...row(4, 'tried', null),
+        entry: { attempts: 2, notBefore: 1_700_000_060_000.5, history: [{ at: 1, durationMs: 3, code: 'X' }] },
+      },
+      // Not attempted: the entry's zero state is the new job's.
+      { ...row(5, 'fresh', null), entry: { attempts: 0, notBefore: 99, history: [] } },
     ]
     const ops: WriterOp[] = [
       [0, 7],
@@ -46,14 +71,24 @@ describe('commit codec', () => {
       [2, 9, 'id-9', 12, '[{"at":3,"error":"HTTP 500 — nope"}]', 1_700_000_200_000, 'gave up after 12 attempts'],
       [0, 2 ** 40],
     ]
-    const decoded = decodeCommit(encodeCommit(inserts, ops))
-    expect(decoded.inserts.map((params) => params.map((v) => (v instanceof Uint8Array ? Buffer.from(v) : v)))).toEqual(
-      inserts,
-    )
-    expect(decoded.ops).toEqual(ops)
+    expect(decoded(new CommitEncoder().encode(inserts, ops))).toEqual({ inserts: inserts.map(expected), ops })
   })
 
   it('encodes an empty commit', () => {
-    expect(decodeCommit(encodeCommit([], []))).toEqual({ inserts: [], ops: [] })
+    expect(decodeCommit(new CommitEncoder().encode([], []))).toEqual({ inserts: [], ops: [] })
+  })
+
+  it('grows its buffer for a large commit, and reuses a buffer handed back without reading what it held', () => {
+    const encoder = new CommitEncoder()
+    // About 600 KB: the buffer grows several times from its first 64 KB.
+    const big = Array.from({ length: 20 }, (_, i) => row(i, 'x'.repeat(10_000), null))
+    const first = encoder.encode(big, [[0, 1]])
+    expect(first.byteLength).toBeGreaterThan(500_000)
+    expect(decoded(first)).toEqual({ inserts: big.map(expected), ops: [[0, 1]] })
+    encoder.recycle(first)
+    const small = [row(1, 'after', 'k')]
+    const second = encoder.encode(small, [])
+    expect(second).toBe(first)
+    expect(decoded(second)).toEqual({ inserts: small.map(expected), ops: [] })
   })
 })

@@ -6,7 +6,6 @@
 // deliveries. Once all of them are delivered it resolves with nothing written; it becomes due, to be written at
 // the next commit, when its time is up, or is forced earlier (a failed attempt, a dead letter, close).
 import type { NewJob } from './spool.js'
-import { type InsertJobParams, jobParams } from './sqlite-schema.js'
 import type { WindowEntry } from './sqlite-window.js'
 import type { WriterOp } from './sqlite-writer.js'
 
@@ -29,8 +28,7 @@ export interface EnqueueBatch {
 
 /** One group commit: what to write, and what it is written for. */
 export interface Group {
-  inserts: InsertJobParams[]
-  /** The item of each insert, in the same order. */
+  /** The jobs to insert, written as their entries are at the commit (one may have been attempted already). */
   inserted: Item[]
   ops: WriterOp[]
   batches: EnqueueBatch[]
@@ -164,7 +162,6 @@ export class PendingWrites {
   /** What is due; deferred batches stay. */
   take(): Group {
     const group: Group = {
-      inserts: [],
       inserted: [],
       ops: this.ops,
       batches: this.due,
@@ -186,17 +183,9 @@ export class PendingWrites {
           // Delivered before its commit: nothing to write (its message is acknowledged all the same).
           if (this.doneUnwritten.delete(e)) continue
         }
-        group.inserts.push(paramsOf(item))
         group.inserted.push(item)
       }
     }
     return group
   }
-}
-
-/** The row of a job: a job in the window is written as it is now (it may have been attempted already). */
-function paramsOf({ seq, job, createdAt, bytes, entry }: Item): InsertJobParams {
-  if (entry === undefined || entry.attempts === 0) return jobParams(seq, job, createdAt, bytes)
-  const state = { attempts: entry.attempts, notBefore: entry.notBefore, history: JSON.stringify(entry.history) }
-  return jobParams(seq, job, createdAt, bytes, state)
 }

@@ -73,7 +73,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     if (pending.empty) return
     const group = pending.take()
     committingDeadLetters += group.deadLetters
-    writer.commit(group.inserts, group.ops, (err, result) => {
+    writer.commit(group.inserted, group.ops, (err, result) => {
       committingDeadLetters -= group.deadLetters
       const { inserted, spilling, spillingBytes } = group
       if (err === undefined) {

@@ -9,9 +9,9 @@
 // The auto-checkpoint stays on at 32 MB as the WAL's bound.
 import { createRequire } from 'node:module'
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import { DECODER_SOURCE, encodeCommit } from './sqlite-commit-codec.js'
+import { CommitEncoder, DECODER_SOURCE, type InsertRow } from './sqlite-commit-codec.js'
 import { BURY_SQL } from './sqlite-dead-letters.js'
-import { INSERT_JOB_SQL, type InsertJobParams, type Synchronous } from './sqlite-schema.js'
+import { INSERT_JOB_SQL, type Synchronous } from './sqlite-schema.js'
 
 /** complete: delete the row; retry: store its new state; deadLetter: copy it to dead_letters, then delete it. */
 export type WriterOp =
@@ -30,6 +30,8 @@ export type CommitCallback = (err: Error | undefined, result: CommitResult) => v
 
 interface Reply {
   n: number
+  /** The commit's buffer, handed back for the next commit. */
+  buffer?: ArrayBuffer
   skipped?: number[]
   newDeadLetters?: number
   error?: string
@@ -89,11 +91,12 @@ parentPort.on('message', (m) => {
   try {
     const { inserts, ops } = decodeCommit(m.commit)
     const r = commit(inserts, ops)
-    reply = { n: m.n, skipped: r.skipped, newDeadLetters: r.newDeadLetters }
+    reply = { n: m.n, buffer: m.commit, skipped: r.skipped, newDeadLetters: r.newDeadLetters }
   } catch (err) {
-    reply = { n: m.n, error: String((err && err.message) || err) }
+    reply = { n: m.n, buffer: m.commit, error: String((err && err.message) || err) }
   }
-  replies.postMessage(reply)
+  // SQLite copied what it bound: the buffer goes back for the next commit.
+  replies.postMessage(reply, [m.commit])
   Atomics.store(done, 0, m.n)
   Atomics.notify(done, 0)
 })
@@ -113,6 +116,7 @@ export class SpoolWriter {
   private readonly replies: MessagePort
   private readonly done = new Int32Array(new SharedArrayBuffer(4))
   private readonly callbacks = new Map<number, CommitCallback>()
+  private readonly encoder = new CommitEncoder()
   private posted = 0
   private failure: Error | undefined
   private readonly exited: Promise<void>
@@ -151,7 +155,7 @@ export class SpoolWriter {
   }
 
   /** Posts one transaction; `done` is called with its result, in posting order. */
-  commit(inserts: readonly InsertJobParams[], ops: readonly WriterOp[], done: CommitCallback): void {
+  commit(inserts: readonly InsertRow[], ops: readonly WriterOp[], done: CommitCallback): void {
     if (this.failure !== undefined) {
       const failure = this.failure
       queueMicrotask(() => done(failure, NO_RESULT))
@@ -160,7 +164,7 @@ export class SpoolWriter {
     const n = ++this.posted
     if (this.callbacks.size === 0) this.replies.ref()
     this.callbacks.set(n, done)
-    const commit = encodeCommit(inserts, ops)
+    const commit = this.encoder.encode(inserts, ops)
     this.worker.postMessage({ n, commit }, [commit])
   }
 
@@ -192,6 +196,7 @@ export class SpoolWriter {
   }
 
   private settle(reply: Reply): void {
+    if (reply.buffer !== undefined) this.encoder.recycle(reply.buffer)
     const done = this.callbacks.get(reply.n)
     if (done === undefined) return
     this.callbacks.delete(reply.n)
