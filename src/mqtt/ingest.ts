@@ -59,7 +59,7 @@ export interface IngestOptions {
   /** Every message, for live (SSE) listeners. */
   onMessage?(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): void
   /** The filters MQTT 5 subscription identifiers stand for. */
-  filtersFor?(ids: number | number[] | undefined): Set<string> | undefined
+  filtersFor?(ids: number | number[] | undefined): ReadonlySet<string> | undefined
   /** A QoS 1/2 message could not be stored: the connection should be dropped so the broker resends it. */
   onStoreFailure?(err: unknown): void
   now?: () => number
@@ -220,7 +220,7 @@ export function createIngest(options: IngestOptions): Ingest {
     if (observer) for (const job of jobs) observer.enqueued(job)
   }
 
-  function via(packet: IPublishPacket): Set<string> | undefined {
+  function via(packet: IPublishPacket): ReadonlySet<string> | undefined {
     return options.filtersFor?.(packet.properties?.subscriptionIdentifier)
   }
 

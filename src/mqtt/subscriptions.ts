@@ -28,7 +28,7 @@ export interface SubscriptionManager {
   /** True when everything wanted is confirmed by the broker. */
   isSettled(): boolean
   /** The filters that MQTT 5 subscription identifiers stand for (undefined when there are none). */
-  filtersFor(ids: number | number[] | undefined): Set<string> | undefined
+  filtersFor(ids: number | number[] | undefined): ReadonlySet<string> | undefined
 }
 
 export function createSubscriptionManager(client: MqttClient, logger: Logger): SubscriptionManager {
@@ -38,6 +38,7 @@ export function createSubscriptionManager(client: MqttClient, logger: Logger): S
   const useIdentifiers = client.options.protocolVersion === 5
   const ids = new Map<string, number>()
   const filtersById = new Map<number, string>()
+  const singles = new Map<number, ReadonlySet<string>>()
   // Identifiers derive from the filter, so messages the broker queued for the previous process carry the
   // identifiers this process uses too.
   const idOf = (filter: string): number => {
@@ -148,8 +149,19 @@ export function createSubscriptionManager(client: MqttClient, logger: Logger): S
     },
     filtersFor(idList) {
       if (idList === undefined) return undefined
+      if (!Array.isArray(idList)) {
+        // The usual case, once per message: one identifier, its set made once (an id's filter never changes).
+        let one = singles.get(idList)
+        if (one === undefined) {
+          const filter = filtersById.get(idList)
+          if (filter === undefined) return undefined
+          one = new Set([filter])
+          singles.set(idList, one)
+        }
+        return one
+      }
       const out = new Set<string>()
-      for (const id of Array.isArray(idList) ? idList : [idList]) {
+      for (const id of idList) {
         const filter = filtersById.get(id)
         // An identifier we do not know (another process's): match by topic alone rather than drop the message.
         if (filter === undefined) return undefined

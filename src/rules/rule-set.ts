@@ -40,7 +40,12 @@ export function createRuleSet(rules: readonly CompiledRule[], hooks: readonly Co
     rules,
     match(topic, viaSubscriptions) {
       const hits = matcher.match(topic)
-      if (hits.length === 1 && !viaSubscriptions) return [{ rule: hits[0]!.value.rule, params: hits[0]!.params }]
+      if (hits.length === 1) {
+        // One rule, one filter (the usual case): no copies to tell apart.
+        const hit = hits[0]!
+        if (viaSubscriptions && !viaSubscriptions.has(hit.value.subscription)) return []
+        return [{ rule: hit.value.rule, params: hit.params }]
+      }
       // Per rule, the hit through its first matching subscription (in a fixed order, the same for every copy).
       const first = new Map<CompiledRule, (typeof hits)[number]>()
       for (const hit of hits) {
