@@ -1,0 +1,166 @@
+// hookbridge's own cost per message, without the network: the bench rule's messages go through ingest, the spool
+// and the delivery worker in this process, with a stub sender that answers 200 at the next setImmediate (no MQTT,
+// no HTTP, no broker, no receiver). Prints CPU µs per message (all threads), so two builds can be compared with
+// far less noise than a burst through the whole bench; run each build in fresh processes, alternately.
+//
+//   npm run build && npx tsc -p bench/tsconfig.json
+//   node bench/results/tmp/build/in-process.js [--mode=memory|durable] [--count=50000] [--reps=3] [--dist=<dir>]
+//   node --cpu-prof bench/results/tmp/build/in-process.js ...   (then profile-summary.js on the .cpuprofile)
+import { mkdirSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { repoRoot, tmpDir } from './lib/paths.js'
+import { EXPRESSION, payloadOf, RULE_FILTER, SUBSCRIPTION, topicOf } from './lib/workload.js'
+
+const args = process.argv.slice(2)
+const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const mode = flag('mode') ?? 'memory'
+if (mode !== 'memory' && mode !== 'durable') throw new Error(`--mode must be memory or durable, not ${mode}`)
+const count = Number(flag('count') ?? 50_000)
+const reps = Number(flag('reps') ?? 3)
+const distDir = resolve(flag('dist') ?? join(repoRoot, 'dist'))
+
+// The built modules, typed as loosely as this harness uses them (the bench compiles apart from src/).
+interface Message {
+  topic: string
+  payload: Buffer
+  qos: 0 | 1 | 2
+  retain: boolean
+  receivedAt: number
+}
+interface Spool {
+  stats(now: number): unknown
+  close(): Promise<void>
+}
+interface AttemptEvent {
+  job: { rule: string; target: string; message: { receivedAt: number } }
+  action: string
+  record: { code?: string }
+}
+interface Metrics {
+  messageReceived(): void
+  ruleMatched(rule: string): void
+  ruleFiltered(rule: string, reason: string): void
+  ruleSeconds(rule: string, seconds: number): void
+  jobEnqueued(rule: string, target: string): void
+  attempt(labels: object, outcome: string, action: string, code: string | undefined): void
+}
+
+const load = (path: string) => import(pathToFileURL(join(distDir, path)).href)
+const [compile, ruleSet, schema, memorySpool, sqliteSpool, ingestModule, workerModule, targets, metricsModule, logger] =
+  await Promise.all(
+    [
+      'rules/compile.js',
+      'rules/rule-set.js',
+      'rules/schema.js',
+      'spool/memory-spool.js',
+      'spool/sqlite-spool.js',
+      'mqtt/ingest.js',
+      'delivery/worker.js',
+      'delivery/targets.js',
+      'observability/metrics.js',
+      'observability/logger.js',
+    ].map(load),
+  )
+
+/** One pass of `n` messages, 1,000 handed to ingest at a time; resolves once all are delivered. CPU µs per message. */
+async function pass(n: number, dir: string): Promise<number> {
+  const issues: unknown[] = []
+  const definition = schema.ruleSchema.parse({
+    from: { topic: RULE_FILTER, qos: 1 },
+    transform: EXPRESSION,
+    to: { url: 'http://127.0.0.1:9/ingest' },
+  })
+  const rule = compile.compileRule(definition, 'bench', 'bench.json', { env: {} }, issues)
+  if (!rule) throw new Error(`the bench rule does not compile: ${JSON.stringify(issues)}`)
+  const rules = ruleSet.createRuleSet([rule])
+  mkdirSync(dir, { recursive: true })
+  const spool: Spool =
+    mode === 'durable'
+      ? sqliteSpool.createSqliteSpool({ file: join(dir, 'spool.db') })
+      : memorySpool.createMemorySpool()
+  const metrics: Metrics = metricsModule.createMetrics({
+    spool: () => spool.stats(Date.now()),
+    mqttConnected: () => true,
+    mqttReconnects: () => 0,
+    backpressurePaused: () => false,
+    rulesReloadFailed: () => false,
+    rulesLoaded: () => 1,
+  })
+  let delivered = 0
+  let allDelivered: () => void = () => {}
+  const done = new Promise<void>((resolve) => (allDelivered = resolve))
+  const answer = {
+    status: 200,
+    headers: { 'content-type': 'text/plain', 'content-length': '2' },
+    body: Buffer.from('ok'),
+    durationMs: 0,
+  }
+  const sender = {
+    send: () => new Promise((resolve) => setImmediate(() => resolve(answer))),
+    async close() {},
+  }
+  const worker = workerModule.createDeliveryWorker({
+    spool,
+    sender,
+    logger: logger.silentLogger(),
+    defaultTimeoutMs: 10_000,
+    maxInFlight: 256,
+    concurrencyPerOrigin: 16,
+    targetOf: targets.createTargetLookup(() => rules, 10_000),
+    onAttempt({ job, action, record }: AttemptEvent) {
+      const labels = { rule: job.rule, target: job.target, receivedAt: job.message.receivedAt, carriedOver: false }
+      metrics.attempt(labels, 'success', action, record.code)
+      if (++delivered === n) allDelivered()
+    },
+  })
+  const ingest = ingestModule.createIngest({
+    rules: () => rules,
+    spool,
+    logger: logger.silentLogger(),
+    observer: {
+      received: metrics.messageReceived,
+      matched: metrics.ruleMatched,
+      filtered: metrics.ruleFiltered,
+      ruleSeconds: metrics.ruleSeconds,
+      enqueued: (job: { rule: string; target: string }) => metrics.jobEnqueued(job.rule, job.target),
+      deadAtIntake() {},
+      qos0Dropped() {},
+    },
+    onEnqueued: () => worker.notify(),
+  })
+  worker.start()
+  // As MQTT 5 copies arrive: through the rule's subscription.
+  const via = new Set([SUBSCRIPTION])
+  const started = process.cpuUsage()
+  for (let first = 0; first < n; first += 1000) {
+    const handled: Promise<void>[] = []
+    for (let seq = first; seq < Math.min(n, first + 1000); seq++) {
+      const message: Message = {
+        topic: topicOf(seq),
+        payload: Buffer.from(payloadOf(1, seq, 123_456_789)),
+        qos: 1,
+        retain: false,
+        receivedAt: Date.now(),
+      }
+      handled.push(ingest.handle(message, via))
+    }
+    await Promise.all(handled)
+  }
+  await done
+  const cpu = process.cpuUsage(started)
+  await worker.stop(1000)
+  await spool.close()
+  rmSync(dir, { recursive: true, force: true })
+  return (cpu.user + cpu.system) / n
+}
+
+const dir = join(tmpDir, `in-process-${process.pid}`)
+// The first pass warms up (JIT, heap sizes) and is not reported.
+await pass(Math.min(count, 20_000), join(dir, 'warm-up'))
+const perMessage: number[] = []
+for (let rep = 0; rep < reps; rep++) perMessage.push(await pass(count, join(dir, `rep-${rep}`)))
+rmSync(dir, { recursive: true, force: true })
+console.log(
+  JSON.stringify({ dist: distDir, mode, count, cpuUsPerMessage: perMessage.map((us) => Math.round(us * 10) / 10) }),
+)
