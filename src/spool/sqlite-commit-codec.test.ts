@@ -91,4 +91,20 @@ describe('commit codec', () => {
     expect(second).toBe(first)
     expect(decoded(second)).toEqual({ inserts: small.map(expected), ops: [] })
   })
+
+  it('keeps at most two handed-back buffers, none over 4 MB, so a burst of huge commits does not stay in memory', () => {
+    const encoder = new CommitEncoder()
+    const huge = new ArrayBuffer(5 * 1024 * 1024)
+    encoder.recycle(huge)
+    expect(encoder.encode([], [])).not.toBe(huge)
+    const [a, b, c] = [new ArrayBuffer(1024), new ArrayBuffer(1024), new ArrayBuffer(1024)]
+    for (const buffer of [a, b, c]) encoder.recycle(buffer)
+    const reused = [encoder.encode([], []), encoder.encode([], []), encoder.encode([], [])]
+    expect(reused[0] === b && reused[1] === a).toBe(true)
+    expect(reused[2] === c).toBe(false)
+    // A kept buffer smaller than a commit grows like a new one.
+    encoder.recycle(a)
+    const rows = Array.from({ length: 5 }, (_, i) => row(i, 'y'.repeat(1000), null))
+    expect(decoded(encoder.encode(rows, []))).toEqual({ inserts: rows.map(expected), ops: [] })
+  })
 })

@@ -27,9 +27,9 @@ export interface InsertRow {
 /** A new buffer's size; it grows (doubling) to fit a commit. */
 const INITIAL_BYTES = 64 * 1024
 /** Buffers handed back up to this size are kept for reuse; a larger one (a huge commit) is let go. */
-const MAX_KEPT_BYTES = 8 * 1024 * 1024
-/** How many handed-back buffers are kept. */
-const MAX_KEPT = 4
+const MAX_KEPT_BYTES = 4 * 1024 * 1024
+/** How many handed-back buffers are kept: commits go one at a time, so one or two are in use at once. */
+const MAX_KEPT = 2
 
 export class CommitEncoder {
   private buf = Buffer.alloc(0)
