@@ -144,7 +144,10 @@ export type InsertJobParams = [
   bytes: number,
 ]
 
-/** Positional parameters for inserting a job (positional: binding 19 named ones cost more). */
+/**
+ * Positional parameters for inserting a job (positional: binding 19 named ones cost more), as the writer thread binds
+ * them. The commit codec writes the same values straight into its buffer; its test holds it to this.
+ */
 export function jobParams(
   seq: number,
   job: NewJob,
