@@ -137,7 +137,9 @@ function prepare(
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`)
   const headers: Record<string, string> = {}
   let hasAuthorization = false
-  for (const [name, value] of Object.entries(request.headers)) {
+  // for...in, not Object.entries: no array per header on the message path (headers are plain objects).
+  for (const name in request.headers) {
+    const value = request.headers[name]!
     const lower = name.toLowerCase()
     if (lower === 'content-length' || lower === 'transfer-encoding') continue
     if (lower === 'authorization') hasAuthorization = true
