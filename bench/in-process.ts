@@ -6,7 +6,10 @@
 //   npm run build && npx tsc -p bench/tsconfig.json
 //   node bench/results/tmp/build/in-process.js [--mode=memory|durable] [--count=50000] [--reps=3] [--dist=<dir>]
 //   node --cpu-prof bench/results/tmp/build/in-process.js ...   (then profile-summary.js on the .cpuprofile)
+//   --alloc: also bytes allocated per message and the functions that allocate most (V8's sampling heap profiler,
+//   collected objects included; steadier than CPU time for comparing two builds)
 import { mkdirSync, rmSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { repoRoot, tmpDir } from './lib/paths.js'
@@ -18,6 +21,7 @@ const mode = flag('mode') ?? 'memory'
 if (mode !== 'memory' && mode !== 'durable') throw new Error(`--mode must be memory or durable, not ${mode}`)
 const count = Number(flag('count') ?? 50_000)
 const reps = Number(flag('reps') ?? 3)
+const alloc = args.includes('--alloc')
 const distDir = resolve(flag('dist') ?? join(repoRoot, 'dist'))
 
 // The built modules, typed as loosely as this harness uses them (the bench compiles apart from src/).
@@ -155,12 +159,54 @@ async function pass(n: number, dir: string): Promise<number> {
   return (cpu.user + cpu.system) / n
 }
 
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  selfSize: number
+  children: SamplingNode[]
+}
+
+/** Bytes allocated per message, by function (file:line of its start), largest first. */
+function allocationsBySite(head: SamplingNode, messages: number): { perMessage: number; top: string[] } {
+  const bySite = new Map<string, number>()
+  let total = 0
+  const walk = (node: SamplingNode) => {
+    const { functionName, url, lineNumber } = node.callFrame
+    const file = url.replace(/.*\/dist\//, 'dist/').replace(/.*\/node_modules\//, 'npm:')
+    const site = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`
+    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize)
+    total += node.selfSize
+    for (const child of node.children) walk(child)
+  }
+  walk(head)
+  const top = [...bySite]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([site, bytes]) => `${Math.round(bytes / messages)} B  ${site}`)
+  return { perMessage: Math.round(total / messages), top }
+}
+
 const dir = join(tmpDir, `in-process-${process.pid}`)
 // The first pass warms up (JIT, heap sizes) and is not reported.
 await pass(Math.min(count, 20_000), join(dir, 'warm-up'))
+const session = new Session()
+if (alloc) {
+  session.connect()
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  })
+}
 const perMessage: number[] = []
 for (let rep = 0; rep < reps; rep++) perMessage.push(await pass(count, join(dir, `rep-${rep}`)))
 rmSync(dir, { recursive: true, force: true })
 console.log(
   JSON.stringify({ dist: distDir, mode, count, cpuUsPerMessage: perMessage.map((us) => Math.round(us * 10) / 10) }),
 )
+if (alloc) {
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } }
+  const { perMessage: bytes, top } = allocationsBySite(profile.head, count * reps)
+  console.log(`allocated per message: ${bytes} B (this harness's own messages included); by function:`)
+  for (const line of top) console.log(`  ${line}`)
+  session.disconnect()
+}
