@@ -1,17 +1,14 @@
-// Ingest: MQTT message -> matching rules -> prepared delivery jobs -> spool -> acknowledgement.
+// Ingest: MQTT message -> matching rules and prepared delivery jobs (ingest-batch.ts) -> spool -> acknowledgement.
 // A QoS 1/2 message is acknowledged to the broker (PUBACK / PUBREC) only after `spool.enqueue` resolved, so a
 // crash before that leaves the message with the broker, which sends it again.
 import type { IClientOptions, IPublishPacket } from 'mqtt'
-import { HookbridgeError } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
-import type { CompiledRule } from '../rules/compile.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { Backpressure } from '../spool/backpressure.js'
 import type { AttemptRecord, NewJob, SourceMessage, Spool } from '../spool/spool.js'
-import { decodePayload, propertiesToJson } from '../transform/envelope.js'
-import { newMessageId } from '../transform/message-id.js'
-import { failedJobs, type Prepared, prepareDeliveries } from '../transform/prepare.js'
+import { propertiesToJson } from '../transform/envelope.js'
 import type { AckPipeline } from './ack-pipeline.js'
+import { type Batch, createMessagePreparer } from './ingest-batch.js'
 
 export interface IngestCounters {
   received: number
@@ -49,7 +46,7 @@ export interface IngestOptions {
   maxPayloadBytes?: number
   logger: Logger
   /** Waits for room in the spool (backpressure.ts); absent: always room. */
-  backpressure?: Pick<Backpressure, 'waitForRoom' | 'release'>
+  backpressure?: Pick<Backpressure, 'tryReserve' | 'waitForRoom' | 'release'>
   /** True while intake is paused for backpressure. */
   isPaused?(): boolean
   /** A message was dead-lettered at intake (its rule failed on it). */
@@ -92,48 +89,14 @@ export function createIngest(options: IngestOptions): Ingest {
     droppedQos0: 0,
   }
 
-  interface Batch {
-    jobs: NewJob[]
-    failures: Array<{ jobs: NewJob[]; code: string; error: string }>
-  }
-
-  /** Match and apply the rules: what to store. One message at a time (see `pump`). */
-  async function prepare(message: SourceMessage, viaSubscriptions?: ReadonlySet<string>): Promise<Batch | undefined> {
-    counters.received++
-    observer?.received()
-    options.onMessage?.(message, viaSubscriptions)
-    const matches = options.rules().match(message.topic, viaSubscriptions)
-    if (matches.length === 0) {
-      counters.unmatched++
-      return undefined
-    }
-    counters.matched += matches.length
-    const messageId = newMessageId()
-    const tooLarge = options.maxPayloadBytes !== undefined && message.payload.length > options.maxPayloadBytes
-    const decoded = tooLarge ? { value: undefined, isJson: false } : decodePayload(message.payload)
-    const batch: Batch = { jobs: [], failures: [] }
-    for (const { rule, params } of matches) {
-      observer?.matched(rule.name)
-      const started = observer ? performance.now() : 0
-      const prepared = tooLarge
-        ? payloadTooLarge(rule, message, messageId, options.maxPayloadBytes!)
-        : await prepareDeliveries(rule, params, message, decoded, messageId)
-      if (observer) observer.ruleSeconds(rule.name, (performance.now() - started) / 1000)
-      if (prepared.kind === 'jobs') batch.jobs.push(...prepared.jobs)
-      else if (prepared.kind === 'skipped') {
-        counters.skipped++
-        observer?.filtered(rule.name, prepared.reason)
-      } else {
-        counters.failed++
-        batch.failures.push({ jobs: prepared.jobs, code: prepared.error.code, error: prepared.error.message })
-        logger.warn(
-          { rule: rule.name, topic: message.topic, code: prepared.error.code, messageId },
-          prepared.error.message,
-        )
-      }
-    }
-    return batch.jobs.length + batch.failures.length === 0 ? undefined : batch
-  }
+  const prepare = createMessagePreparer({
+    rules: options.rules,
+    counters,
+    observer,
+    logger,
+    maxPayloadBytes: options.maxPayloadBytes,
+    onMessage: options.onMessage,
+  })
 
   // Messages are prepared one at a time, in the order they arrived, in slices of about SLICE_MS with a turn of the
   // event loop between them. Under a burst MQTT.js hands over every buffered packet before any promise continues:
@@ -166,9 +129,14 @@ export function createIngest(options: IngestOptions): Ingest {
       const waiting = queue[head]!
       queue[head++] = undefined
       try {
-        const batch = await prepare(waiting.message, waiting.viaSubscriptions)
-        if (batch) await store(batch, waiting)
-        else waiting.resolve()
+        // Awaited only when it is a promise: most messages are prepared and stored without one.
+        const prepared = prepare(waiting.message, waiting.viaSubscriptions)
+        const batch = prepared instanceof Promise ? await prepared : prepared
+        if (!batch) waiting.resolve()
+        else {
+          const storing = store(batch, waiting)
+          if (storing) await storing
+        }
       } catch (err) {
         waiting.reject(err)
       }
@@ -187,9 +155,17 @@ export function createIngest(options: IngestOptions): Ingest {
   }
 
   /** Calls enqueue (in arrival order, since the pump waits for this) and settles `waiting` once it is committed. */
-  async function store(batch: Batch, waiting: Waiting): Promise<void> {
+  function store(batch: Batch, waiting: Waiting): Promise<void> | undefined {
     const all = batch.failures.length === 0 ? batch.jobs : [...batch.jobs, ...batch.failures.flatMap((f) => f.jobs)]
-    if (options.backpressure) await options.backpressure.waitForRoom(all.length)
+    const { backpressure } = options
+    if (backpressure && !backpressure.tryReserve(all.length)) {
+      return backpressure.waitForRoom(all.length).then(() => enqueue(batch, all, waiting))
+    }
+    enqueue(batch, all, waiting)
+    return undefined
+  }
+
+  function enqueue(batch: Batch, all: NewJob[], waiting: Waiting): void {
     const committed = spool.enqueue(all)
     // Jobs can be leased as soon as they are enqueued (the durable spool delivers while the commit runs).
     if (batch.jobs.length > 0) options.onEnqueued()
@@ -288,12 +264,3 @@ export function createIngest(options: IngestOptions): Ingest {
 
 /** How long ingest prepares messages before it lets the event loop turn (deliveries, acknowledgements, timers). */
 const SLICE_MS = 5
-
-function payloadTooLarge(rule: CompiledRule, message: SourceMessage, messageId: string, maxBytes: number): Prepared {
-  const error = new HookbridgeError('HOOKBRIDGE_PAYLOAD_TOO_LARGE', {
-    rule: rule.name,
-    bytes: message.payload.length,
-    maxBytes,
-  })
-  return { kind: 'failed', jobs: failedJobs(rule, message, messageId), error }
-}

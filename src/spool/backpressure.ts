@@ -14,6 +14,8 @@ export interface Backpressure {
    * but not yet committed count too, so a burst of pipelined messages cannot overshoot the limit.
    */
   waitForRoom(jobs: number): Promise<void>
+  /** Reserves room for `jobs` more if there is room now (as waitForRoom would at once); false if not. */
+  tryReserve(jobs: number): boolean
   release(jobs: number): void
   /** Delivery made progress: look again. */
   check(): void
@@ -72,6 +74,11 @@ export function createBackpressure(
         await new Promise<void>((resolve) => waiters.push(resolve))
       }
       reserved += jobs
+    },
+    tryReserve(jobs) {
+      if (full(jobs)) return false
+      reserved += jobs
+      return true
     },
     release(jobs) {
       reserved = Math.max(0, reserved - jobs)

@@ -22,7 +22,14 @@ export const defaultExpressionLimits: ExpressionLimits = Object.freeze({
 export interface CompiledExpression {
   source: string
   evaluate(input: unknown, bindings?: Record<string, unknown>): Promise<unknown>
+  /**
+   * The result at once, from the compiled fast path (jsonata-fast.ts), or FALLBACK when this input needs the
+   * interpreter (then use `evaluate`). Absent when the expression has no fast path.
+   */
+  evaluateNow?(input: unknown): unknown
 }
+
+export { FALLBACK }
 
 export class ExpressionSyntaxError extends Error {
   constructor(
@@ -57,6 +64,7 @@ export function compileExpression(
       }
       return expression.evaluate(input, bindings)
     },
+    evaluateNow: fast,
   }
 }
 
@@ -71,17 +79,35 @@ export async function evaluateFor(
   try {
     return normalize(await expression.evaluate(input, bindings))
   } catch (err) {
-    const e = err as { message?: string; code?: string; value?: unknown }
-    const detail =
-      e.code === 'D1012'
-        ? `evaluation took longer than ${e.value} ms`
-        : e.code === 'D1011'
-          ? `evaluation went deeper than ${e.value} levels (runaway recursion?)`
-          : e.code === 'D2015'
-            ? `a sequence grew past ${e.value} items`
-            : (e.message ?? String(err))
-    throw new HookbridgeError('HOOKBRIDGE_TRANSFORM_FAILED', { rule, stage, detail, jsonataCode: e.code })
+    throw evaluationFailure(rule, stage, err)
   }
+}
+
+/**
+ * evaluateFor without waiting: the result when the fast path decides, FALLBACK when this input needs the
+ * interpreter (then call evaluateFor). Fails as evaluateFor does.
+ */
+export function evaluateNowFor(rule: string, stage: string, expression: CompiledExpression, input: unknown): unknown {
+  if (expression.evaluateNow === undefined) return FALLBACK
+  try {
+    const value = expression.evaluateNow(input)
+    return value === FALLBACK ? FALLBACK : normalize(value)
+  } catch (err) {
+    throw evaluationFailure(rule, stage, err)
+  }
+}
+
+function evaluationFailure(rule: string, stage: string, err: unknown): HookbridgeError {
+  const e = err as { message?: string; code?: string; value?: unknown }
+  const detail =
+    e.code === 'D1012'
+      ? `evaluation took longer than ${e.value} ms`
+      : e.code === 'D1011'
+        ? `evaluation went deeper than ${e.value} levels (runaway recursion?)`
+        : e.code === 'D2015'
+          ? `a sequence grew past ${e.value} items`
+          : (e.message ?? String(err))
+  return new HookbridgeError('HOOKBRIDGE_TRANSFORM_FAILED', { rule, stage, detail, jsonataCode: e.code })
 }
 
 /** JSONata sequences are arrays with extra markers; give plain JSON values back. */

@@ -1,5 +1,7 @@
 // One matched rule applied to one message: `when`, then `transform`, then the URL and headers of each target.
 // The result is delivery jobs for the spool, a skip, or a failure that is dead-lettered with the message.
+// A plain rule is prepared at once when the compiled fast path decides its expressions (prepare-now.ts); anything
+// else takes the asynchronous path here. Both give the same jobs, skips and failures.
 import { HookbridgeError, isHookbridgeError } from '../errors.js'
 import type { CompiledHttpTarget, CompiledRule } from '../rules/compile.js'
 import { httpMethods } from '../rules/schema.js'
@@ -8,6 +10,8 @@ import { applyCloudEvents } from './cloud-events.js'
 import { createEnvelope, type DecodedPayload, type Envelope, extendEnvelope } from './envelope.js'
 import { evaluateFor } from './jsonata.js'
 import { deliveryIdOf } from './message-id.js'
+import { isPlain, prepareNow } from './prepare-now.js'
+import { baseHeaders, finishRequest, keyOf, newJob, rawContentType, truthy } from './prepare-parts.js'
 import { buildMqttRequest } from './republish.js'
 import { type Template, TemplateError } from './template.js'
 
@@ -16,16 +20,33 @@ export type Prepared =
   | { kind: 'skipped'; reason: 'when' | 'empty-transform' }
   | { kind: 'failed'; jobs: NewJob[]; error: HookbridgeError }
 
-export const userAgent = 'hookbridge'
-
-export async function prepareDeliveries(
+export function prepareDeliveries(
   rule: CompiledRule,
   params: Record<string, string>,
   message: SourceMessage,
   decoded: DecodedPayload,
   messageId: string,
-): Promise<Prepared> {
+): Prepared | Promise<Prepared> {
   const envelope = createEnvelope(message, decoded, params)
+  if (isPlain(rule)) {
+    try {
+      const prepared = prepareNow(rule, message, decoded, messageId, envelope)
+      if (prepared !== undefined) return prepared
+    } catch (err) {
+      return failure(rule, message, messageId, err)
+    }
+  }
+  return prepareLater(rule, message, decoded, messageId, envelope)
+}
+
+/** The asynchronous path, for any rule (prepareDeliveries takes it when it must; exported for the parity test). */
+export async function prepareLater(
+  rule: CompiledRule,
+  message: SourceMessage,
+  decoded: DecodedPayload,
+  messageId: string,
+  envelope: Envelope,
+): Promise<Prepared> {
   try {
     if (rule.when && !truthy(await evaluateFor(rule.name, 'when', rule.when, envelope))) {
       return { kind: 'skipped', reason: 'when' }
@@ -48,7 +69,6 @@ export async function prepareDeliveries(
       body = message.payload
       contentType = rawContentType(message, decoded)
     }
-    // With several targets each keeps its own order: a target that fails holds back only itself.
     const orderKey = rule.orderBy ? keyOf(await evaluateFor(rule.name, 'orderBy', rule.orderBy, envelope)) : null
     const jobs: NewJob[] = []
     const render = (field: string, template: Template) =>
@@ -62,41 +82,29 @@ export async function prepareDeliveries(
         const republish = { payload: body, transformed: rule.transform !== undefined, message }
         request = await buildMqttRequest(target, republish, render)
       } else {
-        request = await buildRequest(
-          rule,
-          target,
-          templateInput,
-          body,
-          contentType,
-          message.topic,
-          message.properties?.userProperties as Record<string, string | string[]> | undefined,
-          id,
-        )
+        request = await buildRequest(rule, target, templateInput, body, contentType, message, id)
         if (target.cloudEvents) {
           const context = { id, topic: message.topic, receivedAt: message.receivedAt }
           request = await applyCloudEvents(request, target.cloudEvents, context, render)
         }
       }
-      jobs.push({
-        id,
-        rule: rule.name,
-        target: target.name,
-        orderKey: orderKey === null || rule.targets.length === 1 ? orderKey : `${target.name}/${orderKey}`,
-        message,
-        request,
-      })
+      jobs.push(newJob(rule, target.name, id, orderKey, message, request))
     }
     return { kind: 'jobs', jobs }
   } catch (err) {
-    const error = isHookbridgeError(err)
-      ? err
-      : new HookbridgeError('HOOKBRIDGE_TRANSFORM_FAILED', {
-          rule: rule.name,
-          stage: 'preparing the request',
-          detail: String(err),
-        })
-    return { kind: 'failed', jobs: failedJobs(rule, message, messageId), error }
+    return failure(rule, message, messageId, err)
   }
+}
+
+function failure(rule: CompiledRule, message: SourceMessage, messageId: string, err: unknown): Prepared {
+  const error = isHookbridgeError(err)
+    ? err
+    : new HookbridgeError('HOOKBRIDGE_TRANSFORM_FAILED', {
+        rule: rule.name,
+        stage: 'preparing the request',
+        detail: String(err),
+      })
+  return { kind: 'failed', jobs: failedJobs(rule, message, messageId), error }
 }
 
 /**
@@ -124,8 +132,7 @@ async function buildRequest(
   input: () => unknown,
   body: Buffer,
   contentType: string,
-  topic: string,
-  userProperties: Record<string, string | string[]> | undefined,
+  message: SourceMessage,
   deliveryId: string,
 ): Promise<OutgoingRequest> {
   let url: string
@@ -139,14 +146,7 @@ async function buildRequest(
     if (!target.allowedHosts.has(host))
       throw new HookbridgeError('HOOKBRIDGE_HOST_NOT_ALLOWED', { rule: rule.name, host })
   }
-  const headers: Record<string, string> = {
-    'content-type': contentType,
-    'user-agent': userAgent,
-    'x-hookbridge-topic': headerSafe(topic),
-    'x-hookbridge-rule': rule.name,
-    'x-hookbridge-delivery-id': deliveryId,
-  }
-  addTraceContext(headers, userProperties)
+  const headers = baseHeaders(rule, contentType, message, deliveryId)
   for (const [name, template] of target.headers) {
     try {
       headers[name] = template.staticText ?? (await template.render(input()))
@@ -155,22 +155,7 @@ async function buildRequest(
     }
   }
   const method = target.methodTemplate ? await computedMethod(rule, target.methodTemplate, input()) : target.method
-  const hasBody = method !== 'GET' && method !== 'DELETE'
-  if (!hasBody) delete headers['content-type']
-  return { method, url, headers, body: hasBody ? body : Buffer.alloc(0) }
-}
-
-/** W3C trace context carried as MQTT 5 user properties continues in the webhook's headers. */
-function addTraceContext(
-  headers: Record<string, string>,
-  userProperties: Record<string, string | string[]> | undefined,
-): void {
-  if (!userProperties) return
-  for (const name of ['traceparent', 'tracestate']) {
-    const value = userProperties[name]
-    const first = Array.isArray(value) ? value[0] : value
-    if (typeof first === 'string' && /^[\x20-\x7e]+$/.test(first)) headers[name] = first
-  }
+  return finishRequest(method, url, headers, body)
 }
 
 async function renderField(rule: CompiledRule, field: string, template: Template, input: unknown): Promise<string> {
@@ -202,29 +187,6 @@ function templateFailure(rule: CompiledRule, field: string, err: unknown): Hookb
   if (isHookbridgeError(err)) return err
   const detail = err instanceof TemplateError ? err.message : String((err as Error).message ?? err)
   return new HookbridgeError('HOOKBRIDGE_TEMPLATE_FAILED', { rule: rule.name, field, detail })
-}
-
-/** The MQTT 5 content type, else JSON when the payload parses, else octet-stream. */
-function rawContentType(message: SourceMessage, decoded: DecodedPayload): string {
-  const declared = message.properties?.contentType
-  if (typeof declared === 'string' && declared !== '') return declared
-  return decoded.isJson ? 'application/json' : 'application/octet-stream'
-}
-
-/** Header values must be visible ASCII: non-ASCII topic levels are percent-encoded (UTF-8). */
-function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURI(value)
-}
-
-/** An order key as a string; no value means the message is not ordered. */
-function keyOf(value: unknown): string | null {
-  if (value === undefined || value === null) return null
-  return typeof value === 'string' ? value : JSON.stringify(value)
-}
-
-function truthy(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(truthy)
-  return Boolean(value)
 }
 
 export type { Envelope }
