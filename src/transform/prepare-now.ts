@@ -7,7 +7,7 @@ import type { DecodedPayload, Envelope } from './envelope.js'
 import { evaluateNowFor, FALLBACK } from './jsonata.js'
 import { deliveryIdOf } from './message-id.js'
 import type { Prepared } from './prepare.js'
-import { baseHeaders, finishRequest, keyOf, newJob, rawContentType, truthy } from './prepare-parts.js'
+import { baseHeaders, finishRequest, keyOf, newJob, truthy, webhookBody } from './prepare-parts.js'
 
 const plainRules = new WeakMap<CompiledRule, boolean>()
 
@@ -42,18 +42,13 @@ export function prepareNow(
     if (when === FALLBACK) return undefined
     if (!truthy(when)) return { kind: 'skipped', reason: 'when' }
   }
-  let body: Buffer
-  let contentType: string
+  let result: unknown
   if (rule.transform) {
-    const result = evaluateNowFor(rule.name, 'transform', rule.transform, envelope)
+    result = evaluateNowFor(rule.name, 'transform', rule.transform, envelope)
     if (result === FALLBACK) return undefined
     if (result === undefined) return { kind: 'skipped', reason: 'empty-transform' }
-    body = Buffer.from(JSON.stringify(result))
-    contentType = 'application/json'
-  } else {
-    body = message.payload
-    contentType = rawContentType(message, decoded)
   }
+  const { body, contentType } = webhookBody(rule, result, message, decoded)
   let orderKey: string | null = null
   if (rule.orderBy) {
     const key = evaluateNowFor(rule.name, 'orderBy', rule.orderBy, envelope)

@@ -61,8 +61,19 @@ function addTraceContext(
   }
 }
 
+/** What a webhook carries: the transform's result as JSON, or without a transform the payload bytes as published. */
+export function webhookBody(
+  rule: CompiledRule,
+  result: unknown,
+  message: SourceMessage,
+  decoded: DecodedPayload,
+): { body: Buffer; contentType: string } {
+  if (rule.transform) return { body: Buffer.from(JSON.stringify(result)), contentType: 'application/json' }
+  return { body: message.payload, contentType: rawContentType(message, decoded) }
+}
+
 /** The MQTT 5 content type, else JSON when the payload parses, else octet-stream. */
-export function rawContentType(message: SourceMessage, decoded: DecodedPayload): string {
+function rawContentType(message: SourceMessage, decoded: DecodedPayload): string {
   const declared = message.properties?.contentType
   if (typeof declared === 'string' && declared !== '') return declared
   return decoded.isJson ? 'application/json' : 'application/octet-stream'

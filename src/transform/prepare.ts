@@ -11,7 +11,7 @@ import { createEnvelope, type DecodedPayload, type Envelope, extendEnvelope } fr
 import { evaluateFor } from './jsonata.js'
 import { deliveryIdOf } from './message-id.js'
 import { isPlain, prepareNow } from './prepare-now.js'
-import { baseHeaders, finishRequest, keyOf, newJob, rawContentType, truthy } from './prepare-parts.js'
+import { baseHeaders, finishRequest, keyOf, newJob, truthy, webhookBody } from './prepare-parts.js'
 import { buildMqttRequest } from './republish.js'
 import { type Template, TemplateError } from './template.js'
 
@@ -51,8 +51,6 @@ export async function prepareLater(
     if (rule.when && !truthy(await evaluateFor(rule.name, 'when', rule.when, envelope))) {
       return { kind: 'skipped', reason: 'when' }
     }
-    let body: Buffer
-    let contentType: string
     let result: unknown
     // Templates see the envelope with the transform's `result`: built only when a computed template needs it.
     let extended: unknown
@@ -63,12 +61,8 @@ export async function prepareLater(
     if (rule.transform) {
       result = await evaluateFor(rule.name, 'transform', rule.transform, envelope)
       if (result === undefined) return { kind: 'skipped', reason: 'empty-transform' }
-      body = Buffer.from(JSON.stringify(result))
-      contentType = 'application/json'
-    } else {
-      body = message.payload
-      contentType = rawContentType(message, decoded)
     }
+    const { body, contentType } = webhookBody(rule, result, message, decoded)
     const orderKey = rule.orderBy ? keyOf(await evaluateFor(rule.name, 'orderBy', rule.orderBy, envelope)) : null
     const jobs: NewJob[] = []
     const render = (field: string, template: Template) =>
