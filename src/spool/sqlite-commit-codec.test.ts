@@ -7,9 +7,11 @@ import { CommitEncoder, DECODER_SOURCE, type InsertRow } from './sqlite-commit-c
 import { jobParams } from './sqlite-schema.js'
 import type { WriterOp } from './sqlite-writer.js'
 
-const decodeCommit = new Function(`${DECODER_SOURCE}; return decodeCommit`)() as (buffer: ArrayBuffer) => {
+const decodeCommit = new Function(`${DECODER_SOURCE}; return decodeCommit`)() as (buffer: ArrayBuffer | Uint8Array) => {
   inserts: unknown[][]
+  windowed: boolean[]
   ops: unknown[][]
+  end: number
 }
 
 const job = (seq: number, text: string, orderKey: string | null, properties?: Record<string, unknown>): NewJob => ({
@@ -71,11 +73,17 @@ describe('commit codec', () => {
       [2, 9, 'id-9', 12, '[{"at":3,"error":"HTTP 500 — nope"}]', 1_700_000_200_000, 'gave up after 12 attempts'],
       [0, 2 ** 40],
     ]
-    expect(decoded(new CommitEncoder().encode(inserts, ops))).toEqual({ inserts: inserts.map(expected), ops })
+    const buffer = new CommitEncoder().encode(inserts, ops)
+    expect(decoded(buffer)).toEqual({ inserts: inserts.map(expected), ops })
+    // Rows with an entry are in the window: the writer may journal them (sqlite-journal.ts).
+    const { windowed, end } = decodeCommit(buffer)
+    expect(windowed).toEqual([false, false, false, true, true])
+    // The same from a view of just the commit's bytes, as the journal stores it.
+    expect(decodeCommit(new Uint8Array(buffer, 0, end)).inserts).toHaveLength(5)
   })
 
   it('encodes an empty commit', () => {
-    expect(decodeCommit(new CommitEncoder().encode([], []))).toEqual({ inserts: [], ops: [] })
+    expect(decodeCommit(new CommitEncoder().encode([], []))).toEqual({ inserts: [], windowed: [], ops: [], end: 8 })
   })
 
   it('grows its buffer for a large commit, and reuses a buffer handed back without reading what it held', () => {

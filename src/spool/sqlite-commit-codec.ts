@@ -4,8 +4,9 @@
 // the spool's items (no parameter array per job), and the thread hands each buffer back with its answer, so a
 // burst reuses a few buffers rather than allocating (and zero-filling) one per commit.
 //
-// Layout, little-endian: u32 insert count, then per insert its 20 parameters in INSERT_JOB_SQL's order; u32 op
-// count, then per op a u8 kind and its fields (WriterOp). A number is an f64; a text or blob a u32 byte length
+// Layout, little-endian: u32 insert count, then per insert a u8 (1: the job is in the spool's window, so the
+// writer may journal it rather than insert it, sqlite-journal.ts) and its 20 parameters in INSERT_JOB_SQL's order;
+// u32 op count, then per op a u8 kind and its fields (WriterOp). A number is an f64; a text or blob a u32 byte length
 // (NULL_LENGTH for null) and its bytes. Which parameters are blobs is fixed: payload (10) and body (18).
 import type { AttemptRecord, NewJob } from './spool.js'
 import type { WriterOp } from './sqlite-writer.js'
@@ -15,7 +16,10 @@ const NULL_LENGTH = 0xffffffff
 const NUMBERS = new Set([0, 5, 6, 7, 11, 12, 13, 19])
 const BLOBS = new Set([10, 18])
 
-/** A job to insert, as the spool holds it; `entry`: its state now, when it was attempted before its commit. */
+/**
+ * A job to insert, as the spool holds it. `entry`: set when the job is in the window (its state now, which may
+ * include an attempt made before its commit); unset when it will be in the file only.
+ */
 export interface InsertRow {
   seq: number
   job: NewJob
@@ -36,13 +40,16 @@ export class CommitEncoder {
   private at = 0
   private readonly spare: ArrayBuffer[] = []
 
-  /** The commit as one ArrayBuffer of its own, to be transferred (it may be longer than what is written). */
-  encode(inserts: readonly InsertRow[], ops: readonly WriterOp[]): ArrayBuffer {
+  /**
+   * The commit as one ArrayBuffer of its own, to be transferred (it may be longer than what is written).
+   * `journal`: the window's jobs may be journaled (sqlite-journal.ts); otherwise every job is a row at once.
+   */
+  encode(inserts: readonly InsertRow[], ops: readonly WriterOp[], journal = true): ArrayBuffer {
     const reused = this.spare.pop()
     this.buf = Buffer.from(reused ?? new ArrayBuffer(INITIAL_BYTES))
     this.at = 0
     this.u32(inserts.length)
-    for (const row of inserts) this.insert(row)
+    for (const row of inserts) this.insert(row, journal)
     this.u32(ops.length)
     for (const op of ops) {
       this.u8(op[0])
@@ -71,9 +78,10 @@ export class CommitEncoder {
   }
 
   /** INSERT_JOB_SQL's parameters, in its order (sqlite-schema.ts jobParams is the same as an array). */
-  private insert({ seq, job, createdAt, bytes, entry }: InsertRow): void {
+  private insert({ seq, job, createdAt, bytes, entry }: InsertRow, journal: boolean): void {
     const { message, request } = job
     const attempted = entry !== undefined && entry.attempts > 0
+    this.u8(journal && entry !== undefined ? 1 : 0)
     this.num(seq)
     this.text(job.id)
     this.text(job.rule)
@@ -141,12 +149,13 @@ export class CommitEncoder {
 
 /**
  * The decoder, as JavaScript text for the writer thread (which runs eval'd CommonJS): defines
- * `decodeCommit(arrayBuffer)` returning `{ inserts, ops }`: each insert as INSERT_JOB_SQL's
- * parameters (sqlite-schema.ts jobParams), each op as the WriterOp encoded.
+ * `decodeCommit(data, seqsOnly)` (data: an ArrayBuffer or a view of one) returning `{ inserts, windowed, ops, end }`:
+ * each insert as INSERT_JOB_SQL's parameters (sqlite-schema.ts jobParams; with `seqsOnly`, a window job's as
+ * `[seq]` alone), whether each is in the window, each op as the WriterOp encoded, and where the commit's bytes end.
  */
 export const DECODER_SOURCE = `
-function decodeCommit(arrayBuffer) {
-  const buf = Buffer.from(arrayBuffer)
+function decodeCommit(data, seqsOnly) {
+  const buf = data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   let at = 0
   const num = () => { const n = buf.readDoubleLE(at); at += 8; return n }
   const u32 = () => { const n = buf.readUInt32LE(at); at += 4; return n }
@@ -166,7 +175,22 @@ function decodeCommit(arrayBuffer) {
   const numbers = new Set(${JSON.stringify([...NUMBERS])})
   const blobs = new Set(${JSON.stringify([...BLOBS])})
   const inserts = new Array(u32())
+  const windowed = new Array(inserts.length)
   for (let j = 0; j < inserts.length; j++) {
+    windowed[j] = buf.readUInt8(at++) === 1
+    if (windowed[j] && seqsOnly) {
+      // Only its seq: step over the rest without making strings.
+      const seq = num()
+      for (let i = 1; i < 20; i++) {
+        if (numbers.has(i)) at += 8
+        else {
+          const length = u32()
+          if (length !== ${NULL_LENGTH}) at += length
+        }
+      }
+      inserts[j] = [seq]
+      continue
+    }
     const params = new Array(20)
     for (let i = 0; i < 20; i++) params[i] = numbers.has(i) ? num() : blobs.has(i) ? blob() : text()
     inserts[j] = params
@@ -178,6 +202,6 @@ function decodeCommit(arrayBuffer) {
     else if (kind === 1) ops[j] = [1, num(), num(), num(), text()]
     else ops[j] = [2, num(), text(), num(), text(), num(), text()]
   }
-  return { inserts, ops }
+  return { inserts, windowed, ops, end: at }
 }
 `

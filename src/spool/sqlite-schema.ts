@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import type { DeadLetter, Job, NewJob } from './spool.js'
 
 /** Stored in PRAGMA user_version; bump it and add a migration step when the tables change. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 export type Synchronous = 'NORMAL' | 'FULL'
 
@@ -42,6 +42,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE IF NOT EXISTS dead_letters (dl_seq INTEGER PRIMARY KEY, ${JOB_COLUMNS},
      dead_at INTEGER NOT NULL, reason TEXT NOT NULL);
    CREATE INDEX IF NOT EXISTS dead_letters_rule ON dead_letters (rule, dl_seq);`,
+  // 1 -> 2. Group commits whose window jobs are not in `jobs` yet (sqlite-journal.ts), in commit order.
+  `CREATE TABLE IF NOT EXISTS journal (n INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, data BLOB NOT NULL);`,
 ]
 
 /**

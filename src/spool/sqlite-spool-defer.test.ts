@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { runSpoolSuite } from './spool.case.js'
 import type { Spool } from './spool.js'
 import { failed, ids, newJob } from './spool-fixtures.js'
+import { storedJobs } from './sqlite-journal.js'
 import { createSqliteSpool, type SqliteSpoolOptions } from './sqlite-spool.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hookbridge-spool-defer-'))
@@ -51,7 +52,7 @@ describe('sqlite spool, deferred writes', () => {
     spool = createSqliteSpool({ file, groupCommitMs: 0, deferWriteMs: 60_000, ...options })
     const db = new Database(file, { readonly: true })
     reader = db
-    return { spool, file, rows: () => (db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n }
+    return { spool, file, rows: () => storedJobs(db).length }
   }
 
   async function reopenDepth(file: string): Promise<number> {

@@ -1,4 +1,6 @@
 // The settings of the durable spool (sqlite-spool.ts).
+
+import type { JournalOptions } from './sqlite-journal.js'
 import type { Synchronous } from './sqlite-schema.js'
 
 export interface SqliteSpoolOptions {
@@ -38,4 +40,9 @@ export interface SqliteSpoolOptions {
    * it. 0: SQLite's auto-checkpoint inside commits instead.
    */
   checkpointIntervalMs?: number
+  /**
+   * Window jobs are journaled with their group commit rather than inserted one row each (sqlite-journal.ts);
+   * how long they stay so at most, and the journal's bounds. For tests; the defaults suit production.
+   */
+  journal?: Partial<JournalOptions>
 }

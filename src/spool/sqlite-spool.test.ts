@@ -9,6 +9,7 @@ import { waitFor } from '../../test/helpers/wait.js'
 import { runSpoolSuite } from './spool.case.js'
 import type { Spool } from './spool.js'
 import { failed, ids, newJob } from './spool-fixtures.js'
+import { storedJobs } from './sqlite-journal.js'
 import { createSqliteSpool } from './sqlite-spool.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hookbridge-spool-'))
@@ -29,7 +30,7 @@ describe('sqlite spool', () => {
     const file = newFile()
     spool = createSqliteSpool({ file, groupCommitMs: 60_000, maxBatch: 3 })
     const reader = new Database(file, { readonly: true })
-    const rows = () => (reader.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n
+    const rows = () => storedJobs(reader).length
     try {
       let resolved = 0
       const first = spool.enqueue([newJob(), newJob()]).then(() => resolved++)
@@ -72,11 +73,11 @@ describe('sqlite spool', () => {
     const first = spool.enqueue([inDelivery, waiting])
     expect(ids(spool.lease(2, Date.now()))).toEqual([stored.id, inDelivery.id])
     const db = new Database(file)
-    db.exec('DROP TABLE jobs')
+    db.exec('DROP TABLE jobs; DROP TABLE journal')
     db.close()
     const results = await Promise.allSettled([first, spool.enqueue([third])])
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
-    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/no such table: jobs/)
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/no such table: (jobs|journal)/)
     // Their messages are not acknowledged, so the broker sends them again; the job in delivery may finish.
     expect(spool.stats(Date.now())).toMatchObject({ depth: 2, leased: 2 })
     spool.release(stored.id)
@@ -87,7 +88,7 @@ describe('sqlite spool', () => {
     const file = newFile()
     spool = createSqliteSpool({ file, groupCommitMs: 0, lazyCommitMs: 60_000 })
     const reader = new Database(file, { readonly: true })
-    const rows = () => (reader.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n
+    const rows = () => storedJobs(reader).length
     try {
       const [first, second] = [newJob(), newJob()]
       await spool.enqueue([first])
@@ -172,7 +173,10 @@ describe('sqlite spool under kill -9', () => {
 
   beforeAll(() => {
     // The child runs the compiled spool; `npm test` builds first, a direct vitest run may need to.
-    const sources = ['sqlite-spool', 'sqlite-schema', 'sqlite-dead-letters', 'job-index', 'deque', 'heap']
+    const sources = [
+      ...['sqlite-spool', 'sqlite-schema', 'sqlite-dead-letters', 'sqlite-journal', 'sqlite-writer'],
+      ...['sqlite-commit-codec', 'sqlite-pending-writes', 'sqlite-window', 'job-index', 'deque', 'heap'],
+    ]
     const stale = (name: string) =>
       !existsSync(join(root, `dist/spool/${name}.js`)) ||
       statSync(join(root, `dist/spool/${name}.js`)).mtimeMs < statSync(join(root, `src/spool/${name}.ts`)).mtimeMs
@@ -192,72 +196,82 @@ describe('sqlite spool under kill -9', () => {
     child?.kill('SIGKILL')
   })
 
-  it('loses no acknowledged job and no dead letter', async () => {
-    const file = newFile()
-    const script = join(dir, 'crash-child.mjs')
-    writeFileSync(script, CHILD_SCRIPT)
-    const proc = spawn(process.execPath, [script, pathToFileURL(built).href, file], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    child = proc
-    // 'close', not 'exit': the lines still in the pipe when the child dies must be read too.
-    const closed = new Promise((resolve) => proc.on('close', resolve))
-    let out = ''
-    let err = ''
-    proc.stdout.on('data', (chunk) => {
-      out += chunk
-    })
-    proc.stderr.on('data', (chunk) => {
-      err += chunk
-    })
-    const count = (kind: string) => out.split('\n').filter((line) => line.startsWith(`${kind} `)).length
-    await waitFor(
-      () => (proc.exitCode !== null ? Promise.reject(new Error(err)) : count('E') >= 5000 && count('D') >= 500),
-      {
-        timeoutMs: 30_000,
-        what: 'the child to acknowledge jobs',
-      },
-    )
-    proc.kill('SIGKILL')
-    await closed
-
-    // Only whole lines: a line cut by the kill was not fully acknowledged.
-    const lines = out.slice(0, out.lastIndexOf('\n')).split('\n')
-    const of = (kind: string) => new Set(lines.filter((l) => l.startsWith(`${kind} `)).map((l) => l.slice(2)))
-    const [acked, completed, buried] = [of('E'), of('C'), of('D')]
-    const spool = createSqliteSpool({ file })
-    try {
-      // Ordered jobs are leasable one at a time per key: lease and complete until nothing is left.
-      const pending = new Set<string>()
-      for (let jobs = spool.lease(1e6, Number.MAX_SAFE_INTEGER); jobs.length > 0; ) {
-        for (const job of jobs) {
-          pending.add(job.id)
-          spool.complete(job.id)
-        }
-        jobs = spool.lease(1e6, Number.MAX_SAFE_INTEGER)
-      }
-      const dead = new Set(ids(spool.listDeadLetters()))
-      const lost = [...acked].filter((id) => !completed.has(id) && !pending.has(id) && !dead.has(id))
-      const lostDead = [...buried].filter((id) => !pending.has(id) && !dead.has(id))
-      console.log(
-        `kill -9: ${acked.size} acknowledged, ${pending.size} pending, ${dead.size} dead letters after restart`,
+  // A small window: most of the backlog is spilled (rows of their own) when the process is killed. A large one:
+  // it is journaled (sqlite-journal.ts), kept there 5 s or retired into rows every 50 ms.
+  it.each([
+    { windowJobs: 100, retireAfterMs: 5000 },
+    { windowJobs: 1_000_000, retireAfterMs: 5000 },
+    { windowJobs: 1_000_000, retireAfterMs: 50 },
+  ])(
+    'loses no acknowledged job and no dead letter (window $windowJobs, journal retired after $retireAfterMs ms)',
+    async ({ windowJobs, retireAfterMs }) => {
+      const file = newFile()
+      const script = join(dir, 'crash-child.mjs')
+      writeFileSync(script, CHILD_SCRIPT)
+      const args = [script, pathToFileURL(built).href, file, String(windowJobs), String(retireAfterMs)]
+      const proc = spawn(process.execPath, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      child = proc
+      // 'close', not 'exit': the lines still in the pipe when the child dies must be read too.
+      const closed = new Promise((resolve) => proc.on('close', resolve))
+      let out = ''
+      let err = ''
+      proc.stdout.on('data', (chunk) => {
+        out += chunk
+      })
+      proc.stderr.on('data', (chunk) => {
+        err += chunk
+      })
+      const count = (kind: string) => out.split('\n').filter((line) => line.startsWith(`${kind} `)).length
+      await waitFor(
+        () => (proc.exitCode !== null ? Promise.reject(new Error(err)) : count('E') >= 5000 && count('D') >= 500),
+        {
+          timeoutMs: 30_000,
+          what: 'the child to acknowledge jobs',
+        },
       )
-      expect(lost).toEqual([])
-      expect(lostDead).toEqual([])
-      expect(buried.size).toBeGreaterThan(0)
-    } finally {
-      await spool.close()
-    }
-  })
+      proc.kill('SIGKILL')
+      await closed
+
+      // Only whole lines: a line cut by the kill was not fully acknowledged.
+      const lines = out.slice(0, out.lastIndexOf('\n')).split('\n')
+      const of = (kind: string) => new Set(lines.filter((l) => l.startsWith(`${kind} `)).map((l) => l.slice(2)))
+      const [acked, completed, buried] = [of('E'), of('C'), of('D')]
+      const spool = createSqliteSpool({ file })
+      try {
+        // Ordered jobs are leasable one at a time per key: lease and complete until nothing is left.
+        const pending = new Set<string>()
+        for (let jobs = spool.lease(1e6, Number.MAX_SAFE_INTEGER); jobs.length > 0; ) {
+          for (const job of jobs) {
+            pending.add(job.id)
+            spool.complete(job.id)
+          }
+          jobs = spool.lease(1e6, Number.MAX_SAFE_INTEGER)
+        }
+        const dead = new Set(ids(spool.listDeadLetters()))
+        const lost = [...acked].filter((id) => !completed.has(id) && !pending.has(id) && !dead.has(id))
+        const lostDead = [...buried].filter((id) => !pending.has(id) && !dead.has(id))
+        console.log(
+          `kill -9: ${acked.size} acknowledged, ${pending.size} pending, ${dead.size} dead letters after restart`,
+        )
+        expect(lost).toEqual([])
+        expect(lostDead).toEqual([])
+        expect(buried.size).toBeGreaterThan(0)
+      } finally {
+        await spool.close()
+      }
+    },
+  )
 })
 
 /** Ingest and a worker at once: acknowledges ("E id") each job when its enqueue resolves, then leases them and
- * completes ("C id") or dead-letters ("D id") them, until killed. */
+ * completes ("C id") or dead-letters ("D id") them (some after one retry), until killed. */
 const CHILD_SCRIPT = `
-const [moduleUrl, file] = process.argv.slice(2)
+const [moduleUrl, file, windowJobs, retireAfterMs] = process.argv.slice(2)
 const { createSqliteSpool } = await import(moduleUrl)
-// A small window: the backlog grows by 16 jobs a round, so most of it is spilled when the process is killed.
-const spool = createSqliteSpool({ file, windowJobs: 100 })
+// The backlog grows by 16 jobs a round: in the file past a small window, journaled with a large one.
+const spool = createSqliteSpool({ file, windowJobs: Number(windowJobs), journal: { retireAfterMs: Number(retireAfterMs) } })
 const job = (id) => ({
   id, rule: 'crash', target: 'main', orderKey: Number(id.slice(2)) % 5 === 0 ? 'k' : null,
   message: { topic: 't/' + id, payload: Buffer.from(id), qos: 1, retain: false, receivedAt: Date.now() },
@@ -273,6 +287,11 @@ for (let round = 0; round < 100000; round++) {
   }
   await Promise.all(batch)
   for (const leased of spool.lease(48, Date.now())) {
+    // Some fail once first: a retry writes a journaled job's row (and stops journaling while it waits).
+    if (leased.attempts === 0 && Number(leased.id.slice(2)) % 7 === 0) {
+      spool.retry(leased.id, Date.now(), { at: 0, durationMs: 1, status: 503 })
+      continue
+    }
     if (Number(leased.id.slice(2)) % 3 === 0) {
       spool.deadLetter(leased.id, attempt, 'crash test')
       process.stdout.write('D ' + leased.id + '\\n')

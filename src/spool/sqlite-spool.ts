@@ -11,6 +11,7 @@ import { CommitScheduler } from './commit-scheduler.js'
 import { jobBytes, leasedJob, withAttempt } from './job-index.js'
 import type { Spool, SpoolStats } from './spool.js'
 import { createDeadLetterStore } from './sqlite-dead-letters.js'
+import { replayJournal } from './sqlite-journal.js'
 import { type Item, PendingWrites } from './sqlite-pending-writes.js'
 import { type JobRow, openSpoolDatabase, pendingTotals, rowToJob } from './sqlite-schema.js'
 import type { SqliteSpoolOptions } from './sqlite-spool-options.js'
@@ -26,6 +27,8 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const maxBatch = options.maxBatch ?? 1000
   const synchronous = options.synchronous ?? 'NORMAL'
   const db = openSpoolDatabase(options.file, synchronous)
+  // Jobs a previous run left journaled go to \`jobs\` before anything reads it.
+  replayJournal(db)
   const deadLetters = createDeadLetterStore(db)
   const selectJob = db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE seq = ?')
 
@@ -55,6 +58,7 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     file: options.file,
     synchronous,
     checkpointIntervalMs: options.checkpointIntervalMs ?? 200,
+    journal: options.journal,
   })
 
   // Enqueues wait groupCommitMs (someone waits for them); completes, retries and dead letters lazyCommitMs (nobody
@@ -73,35 +77,42 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
     if (pending.empty) return
     const group = pending.take()
     committingDeadLetters += group.deadLetters
-    writer.commit(group.inserted, group.ops, (err, result) => {
-      committingDeadLetters -= group.deadLetters
-      const { inserted, spilling, spillingBytes } = group
-      if (err === undefined) {
-        storedDeadLetters += result.newDeadLetters
-        let stored = spilling
-        let storedBytes = spillingBytes
-        for (const i of result.skipped) {
-          // A job with this id was stored already (by another process): this copy is not pending.
-          const { entry, bytes } = inserted[i]!
-          if (entry === undefined) {
-            stored--
-            storedBytes -= bytes
-          } else if (entry.state !== 'leased') window.remove(entry.id)
+    // While deliveries fail, journaling would only postpone each job's row (its retry writes it): none then.
+    const journal = window.retrying === 0
+    writer.commit(
+      group.inserted,
+      group.ops,
+      (err, result) => {
+        committingDeadLetters -= group.deadLetters
+        const { inserted, spilling, spillingBytes } = group
+        if (err === undefined) {
+          storedDeadLetters += result.newDeadLetters
+          let stored = spilling
+          let storedBytes = spillingBytes
+          for (const i of result.skipped) {
+            // A job with this id was stored already (by another process): this copy is not pending.
+            const { entry, bytes } = inserted[i]!
+            if (entry === undefined) {
+              stored--
+              storedBytes -= bytes
+            } else if (entry.state !== 'leased') window.remove(entry.id)
+          }
+          window.committed(spilling, spillingBytes, stored, storedBytes)
+          for (const batch of group.batches) batch.resolve()
+          return
         }
-        window.committed(spilling, spillingBytes, stored, storedBytes)
-        for (const batch of group.batches) batch.resolve()
-        return
-      }
-      // Not stored, so not acknowledged to the broker, which will deliver the messages again: forget the jobs
-      // not in delivery (one that is may be delivered twice, which at-least-once allows).
-      window.committed(spilling, spillingBytes, 0, 0)
-      for (const { entry } of inserted) if (entry !== undefined && entry.state !== 'leased') window.remove(entry.id)
-      for (const batch of group.batches) batch.reject(err)
-      if (group.ops.length === 0 || closed) return
-      // Keep them for the next group commit: a lost complete means a duplicate, a lost dead letter a lost job.
-      pending.putBack(group.ops, group.deadLetters)
-      scheduler.add(group.ops.length, lazyCommitMs)
-    })
+        // Not stored, so not acknowledged to the broker, which will deliver the messages again: forget the jobs
+        // not in delivery (one that is may be delivered twice, which at-least-once allows).
+        window.committed(spilling, spillingBytes, 0, 0)
+        for (const { entry } of inserted) if (entry !== undefined && entry.state !== 'leased') window.remove(entry.id)
+        for (const batch of group.batches) batch.reject(err)
+        if (group.ops.length === 0 || closed) return
+        // Keep them for the next group commit: a lost complete means a duplicate, a lost dead letter a lost job.
+        pending.putBack(group.ops, group.deadLetters)
+        scheduler.add(group.ops.length, lazyCommitMs)
+      },
+      journal,
+    )
   }
 
   /** Every write so far is in the file (and accounted for): for the operations that read or write it here. */

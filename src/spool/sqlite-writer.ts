@@ -11,6 +11,7 @@ import { createRequire } from 'node:module'
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import { CommitEncoder, DECODER_SOURCE, type InsertRow } from './sqlite-commit-codec.js'
 import { BURY_SQL } from './sqlite-dead-letters.js'
+import { JOURNAL_DEFAULTS, JOURNAL_SOURCE, type JournalOptions } from './sqlite-journal.js'
 import { INSERT_JOB_SQL, type Synchronous } from './sqlite-schema.js'
 
 /** complete: delete the row; retry: store its new state; deadLetter: copy it to dead_letters, then delete it. */
@@ -42,6 +43,7 @@ interface Reply {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 ${DECODER_SOURCE}
+${JOURNAL_SOURCE}
 const Database = require(workerData.sqlite)
 const db = new Database(workerData.file, { fileMustExist: true })
 db.pragma('synchronous = ' + workerData.synchronous)
@@ -60,28 +62,66 @@ const buried = db.prepare('SELECT 1 FROM dead_letters WHERE id = ?')
 const bury = db.prepare(workerData.burySql)
 const done = new Int32Array(workerData.done)
 const replies = workerData.replies
-const commit = db.transaction((inserts, ops) => {
+const journal = createJournal(db, insert, workerData.journal)
+// A window job (windowed) is journaled, not inserted (sqlite-journal.ts). An op on a journaled job either cancels
+// it (a complete: nothing is ever written for it) or writes it to \`jobs\` first; either way this commit is
+// journaled too, so that replay sees it.
+const commit = db.transaction((c, data, now) => {
+  const { inserts, windowed, ops } = c
   const skipped = []
-  for (let i = 0; i < inserts.length; i++) if (insert.run(inserts[i]).changes === 0) skipped.push(i)
+  const fresh = new Set()
+  for (let i = 0; i < inserts.length; i++) {
+    if (windowed[i]) fresh.add(inserts[i][0])
+    else if (insert.run(inserts[i]).changes === 0) skipped.push(i)
+  }
+  let touched = false
+  const resolved = []
   let newDeadLetters = 0
   const completed = []
   for (const op of ops) {
-    if (op[0] === 0) completed.push(op[1])
-    else if (op[0] === 1) update.run(op[2], op[3], op[4], op[1])
+    const seq = op[1]
+    // A window job of this commit, or of an earlier one still journaled: cancelled by a complete, otherwise
+    // written to \`jobs\` (as journaled) before the op applies to it.
+    let journaled = fresh.has(seq)
+    if (journaled) fresh.delete(seq)
+    else if (journal.has(seq)) {
+      journaled = true
+      resolved.push(seq)
+    }
+    if (journaled) {
+      touched = true
+      if (op[0] === 0) continue
+      insert.run(journal.params(seq, data))
+    }
+    if (op[0] === 0) completed.push(seq)
+    else if (op[0] === 1) update.run(op[2], op[3], op[4], seq)
     else {
       if (buried.get(op[2]) === undefined) newDeadLetters++
-      bury.run({ seq: op[1], attempts: op[3], history: op[4], deadAt: op[5], reason: op[6] })
-      remove.run(op[1])
+      bury.run({ seq, attempts: op[3], history: op[4], deadAt: op[5], reason: op[6] })
+      remove.run(seq)
     }
   }
   let i = 0
   for (; i + 32 <= completed.length; i += 32) removeMany.run(completed.slice(i, i + 32))
   for (; i < completed.length; i++) remove.run(completed[i])
-  return { skipped, newDeadLetters }
+  const n = fresh.size > 0 || touched ? journal.append(data, now) : 0
+  return { skipped, newDeadLetters, n, fresh, resolved }
 })
+// A retirement that fails (the disk is full, say) leaves its rows journaled: the next one tries again, and the
+// replay at the next start moves them in any case.
+const retire = () => {
+  try {
+    journal.retire(Date.now(), false)
+  } catch {}
+}
+const retirement = setInterval(retire, 250)
 parentPort.on('message', (m) => {
   if (m === 'stop') {
     clearInterval(checkpoints)
+    clearInterval(retirement)
+    try {
+      journal.retire(Date.now(), true)
+    } catch {}
     db.close()
     replies.close()
     parentPort.close()
@@ -89,19 +129,24 @@ parentPort.on('message', (m) => {
   }
   let reply
   try {
-    const { inserts, ops } = decodeCommit(m.commit)
-    const r = commit(inserts, ops)
+    const c = decodeCommit(m.commit, true)
+    const now = Date.now()
+    const data = Buffer.from(m.commit, 0, c.end)
+    const r = commit(c, data, now)
+    journal.committed(r.n, now, c.end, r.fresh.keys(), r.resolved)
     reply = { n: m.n, buffer: m.commit, skipped: r.skipped, newDeadLetters: r.newDeadLetters }
   } catch (err) {
+    journal.aborted()
     reply = { n: m.n, buffer: m.commit, error: String((err && err.message) || err) }
   }
   // SQLite copied what it bound: the buffer goes back for the next commit.
   replies.postMessage(reply, [m.commit])
   Atomics.store(done, 0, m.n)
   Atomics.notify(done, 0)
+  // After the answer: the acknowledgements need not wait for it.
+  retire()
 })
 `
-
 const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3')
 
 export interface SpoolWriterOptions {
@@ -109,6 +154,8 @@ export interface SpoolWriterOptions {
   synchronous: Synchronous
   /** How often the thread checkpoints the WAL; 0: SQLite's auto-checkpoint inside commits instead. */
   checkpointIntervalMs: number
+  /** How long window jobs stay journaled at most, and the journal's bounds (sqlite-journal.ts). */
+  journal?: Partial<JournalOptions>
 }
 
 export class SpoolWriter {
@@ -131,6 +178,7 @@ export class SpoolWriter {
         file: options.file,
         synchronous: options.synchronous,
         checkpointIntervalMs: options.checkpointIntervalMs,
+        journal: { ...JOURNAL_DEFAULTS, ...options.journal },
         insertSql: INSERT_JOB_SQL,
         burySql: BURY_SQL,
         done: this.done.buffer,
@@ -154,8 +202,11 @@ export class SpoolWriter {
     this.worker.once('exit', (code) => this.fail(new Error(`the spool's writer thread exited (code ${code})`)))
   }
 
-  /** Posts one transaction; `done` is called with its result, in posting order. */
-  commit(inserts: readonly InsertRow[], ops: readonly WriterOp[], done: CommitCallback): void {
+  /**
+   * Posts one transaction; `done` is called with its result, in posting order. `journal`: the window's jobs may be
+   * journaled rather than inserted (sqlite-journal.ts).
+   */
+  commit(inserts: readonly InsertRow[], ops: readonly WriterOp[], done: CommitCallback, journal = true): void {
     if (this.failure !== undefined) {
       const failure = this.failure
       queueMicrotask(() => done(failure, NO_RESULT))
@@ -164,7 +215,7 @@ export class SpoolWriter {
     const n = ++this.posted
     if (this.callbacks.size === 0) this.replies.ref()
     this.callbacks.set(n, done)
-    const commit = this.encoder.encode(inserts, ops)
+    const commit = this.encoder.encode(inserts, ops, journal)
     this.worker.postMessage({ n, commit }, [commit])
   }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { stringify } from 'yaml'
+import { storedJobs } from '../../src/spool/sqlite-journal.js'
 import { freePort } from './ports.js'
 import { waitFor } from './wait.js'
 
@@ -181,7 +182,7 @@ export async function createHookbridgeProcess(options: HookbridgeProcessOptions)
       // the writer). After the process died, a normal one, which recovers the WAL as the next run would.
       const db = new Database(file, { readonly: isRunning(), fileMustExist: true })
       try {
-        return db.prepare<[], SpooledJob>('SELECT id, payload FROM jobs ORDER BY seq').all()
+        return storedJobs(db).map(({ id, payload }) => ({ id, payload }))
       } finally {
         db.close()
       }
