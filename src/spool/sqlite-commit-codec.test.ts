@@ -82,8 +82,14 @@ describe('commit codec', () => {
     expect(decodeCommit(new Uint8Array(buffer, 0, end)).inserts).toHaveLength(5)
   })
 
+  it('refuses a commit in a layout it does not know, rather than misread a journal a newer version wrote', () => {
+    const buffer = new CommitEncoder().encode([row(1, 'plain', null)], [])
+    new Uint8Array(buffer)[0] = 99
+    expect(() => decodeCommit(buffer)).toThrow(/format 99, which this hookbridge does not read \(it reads 1\)/)
+  })
+
   it('encodes an empty commit', () => {
-    expect(decodeCommit(new CommitEncoder().encode([], []))).toEqual({ inserts: [], windowed: [], ops: [], end: 8 })
+    expect(decodeCommit(new CommitEncoder().encode([], []))).toEqual({ inserts: [], windowed: [], ops: [], end: 9 })
   })
 
   it('grows its buffer for a large commit, and reuses a buffer handed back without reading what it held', () => {

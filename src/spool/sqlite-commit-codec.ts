@@ -4,17 +4,21 @@
 // the spool's items (no parameter array per job), and the thread hands each buffer back with its answer, so a
 // burst reuses a few buffers rather than allocating (and zero-filling) one per commit.
 //
-// Layout, little-endian: u32 insert count, then per insert a u8 (1: the job is in the spool's window, so the
-// writer may journal it rather than insert it, sqlite-journal.ts) and its 20 parameters in INSERT_JOB_SQL's order;
-// u32 op count, then per op a u8 kind and its fields (WriterOp). A number is an f64; a text or blob a u32 byte length
-// (NULL_LENGTH for null) and its bytes. Which parameters are blobs is fixed: payload (10) and body (18).
+// Layout, little-endian: u8 COMMIT_FORMAT, u32 insert count, then per insert a u8 (1: the job is in the spool's window, so the
+// writer may journal it rather than insert it, sqlite-journal.ts), 8 numbers (seq, createdAt, attempts, notBefore,
+// qos, retain, receivedAt, bytes), its texts as one JSON array (id, rule, target, orderKey, history or null,
+// topic, properties or null, method, url, headers), payload and body; u32 op count, then per op a u8 kind and
+// its fields (WriterOp). A number is an f64; a text or blob a u32 byte length (NULL_LENGTH for null) and its bytes.
+// The decoder gives each insert back as INSERT_JOB_SQL's 20 parameters.
 import type { AttemptRecord, NewJob } from './spool.js'
 import type { WriterOp } from './sqlite-writer.js'
 
 const NULL_LENGTH = 0xffffffff
-/** Positions of the numbers in InsertJobParams; the others are text or blobs. */
-const NUMBERS = new Set([0, 5, 6, 7, 11, 12, 13, 19])
-const BLOBS = new Set([10, 18])
+/**
+ * The layout's version, its first byte. Journal rows (sqlite-journal.ts) keep commits across a crash, so a newer
+ * hookbridge may have to read an older layout: change the layout only with a new version, and keep decoding the old.
+ */
+export const COMMIT_FORMAT = 1
 
 /**
  * A job to insert, as the spool holds it. `entry`: set when the job is in the window (its state now, which may
@@ -48,6 +52,7 @@ export class CommitEncoder {
     const reused = this.spare.pop()
     this.buf = Buffer.from(reused ?? new ArrayBuffer(INITIAL_BYTES))
     this.at = 0
+    this.u8(COMMIT_FORMAT)
     this.u32(inserts.length)
     for (const row of inserts) this.insert(row, journal)
     this.u32(ops.length)
@@ -77,31 +82,38 @@ export class CommitEncoder {
     if (buffer.byteLength <= MAX_KEPT_BYTES && this.spare.length < MAX_KEPT) this.spare.push(buffer)
   }
 
-  /** INSERT_JOB_SQL's parameters, in its order (sqlite-schema.ts jobParams is the same as an array). */
+  /**
+   * One job: its seq first (all a journaled job's decoding needs), its other numbers, then its texts as one JSON
+   * array (one serialisation and one UTF-8 write instead of ten, ~20 % less encoding), then payload and body.
+   */
   private insert({ seq, job, createdAt, bytes, entry }: InsertRow, journal: boolean): void {
     const { message, request } = job
     const attempted = entry !== undefined && entry.attempts > 0
     this.u8(journal && entry !== undefined ? 1 : 0)
     this.num(seq)
-    this.text(job.id)
-    this.text(job.rule)
-    this.text(job.target)
-    this.text(job.orderKey)
     this.num(createdAt)
     this.num(attempted ? entry.attempts : 0)
     this.num(attempted ? entry.notBefore : createdAt)
-    this.text(attempted ? JSON.stringify(entry.history) : '[]')
-    this.text(message.topic)
-    this.blob(message.payload)
     this.num(message.qos)
     this.num(message.retain ? 1 : 0)
     this.num(message.receivedAt)
-    this.text(message.properties === undefined ? null : JSON.stringify(message.properties))
-    this.text(request.method)
-    this.text(request.url)
-    this.text(JSON.stringify(request.headers))
-    this.blob(request.body)
     this.num(bytes)
+    this.text(
+      JSON.stringify([
+        job.id,
+        job.rule,
+        job.target,
+        job.orderKey,
+        attempted ? entry.history : null,
+        message.topic,
+        message.properties ?? null,
+        request.method,
+        request.url,
+        request.headers,
+      ]),
+    )
+    this.blob(message.payload)
+    this.blob(request.body)
   }
 
   /** Makes room for `n` more bytes: a buffer twice as large (or more), with what is written so far. */
@@ -157,6 +169,11 @@ export const DECODER_SOURCE = `
 function decodeCommit(data, seqsOnly) {
   const buf = data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   let at = 0
+  const format = buf.readUInt8(at++)
+  if (format !== ${COMMIT_FORMAT}) {
+    throw new Error('a spool commit in format ' + format + ', which this hookbridge does not read (it reads ${COMMIT_FORMAT}): ' +
+      'finish the journal of the spool file with the hookbridge version that wrote it, then upgrade')
+  }
   const num = () => { const n = buf.readDoubleLE(at); at += 8; return n }
   const u32 = () => { const n = buf.readUInt32LE(at); at += 4; return n }
   const text = () => {
@@ -172,28 +189,26 @@ function decodeCommit(data, seqsOnly) {
     at += length
     return b
   }
-  const numbers = new Set(${JSON.stringify([...NUMBERS])})
-  const blobs = new Set(${JSON.stringify([...BLOBS])})
   const inserts = new Array(u32())
   const windowed = new Array(inserts.length)
   for (let j = 0; j < inserts.length; j++) {
     windowed[j] = buf.readUInt8(at++) === 1
+    const seq = num()
     if (windowed[j] && seqsOnly) {
-      // Only its seq: step over the rest without making strings.
-      const seq = num()
-      for (let i = 1; i < 20; i++) {
-        if (numbers.has(i)) at += 8
-        else {
-          const length = u32()
-          if (length !== ${NULL_LENGTH}) at += length
-        }
-      }
+      // Only its seq: step over the rest without making strings (7 numbers, the texts, payload and body).
+      at += 56
+      for (let i = 0; i < 3; i++) at += 4 + buf.readUInt32LE(at)
       inserts[j] = [seq]
       continue
     }
-    const params = new Array(20)
-    for (let i = 0; i < 20; i++) params[i] = numbers.has(i) ? num() : blobs.has(i) ? blob() : text()
-    inserts[j] = params
+    const createdAt = num(), attempts = num(), notBefore = num(), qos = num(), retain = num()
+    const receivedAt = num(), bytes = num()
+    // The texts' JSON gives the same text again for headers, history and properties.
+    const t = JSON.parse(text())
+    const payload = blob()
+    inserts[j] = [seq, t[0], t[1], t[2], t[3], createdAt, attempts, notBefore,
+      t[4] === null ? '[]' : JSON.stringify(t[4]), t[5], payload, qos, retain, receivedAt,
+      t[6] === null ? null : JSON.stringify(t[6]), t[7], t[8], JSON.stringify(t[9]), blob(), bytes]
   }
   const ops = new Array(u32())
   for (let j = 0; j < ops.length; j++) {

@@ -163,6 +163,18 @@ describe('journal replay', () => {
     }
   })
 
+  it('refuses to open a file whose journal it cannot read, saying which file and why', () => {
+    const file = newFile()
+    const db = openSpoolDatabase(file, 'NORMAL')
+    const data = Buffer.from(new CommitEncoder().encode([insertRow(1, true)], []))
+    data[0] = 7
+    db.prepare('INSERT INTO journal (n, created_at, data) VALUES (1, 0, ?)').run(data)
+    db.close()
+    expect(() => createSqliteSpool({ file })).toThrow(
+      `Spool file ${file}: its journal could not be replayed: a spool commit in format 7`,
+    )
+  })
+
   it("brings a crashed run's journaled jobs back when the spool opens", async () => {
     const file = newFile()
     const db = openSpoolDatabase(file, 'NORMAL')

@@ -27,8 +27,13 @@ export function createSqliteSpool(options: SqliteSpoolOptions): Spool {
   const maxBatch = options.maxBatch ?? 1000
   const synchronous = options.synchronous ?? 'NORMAL'
   const db = openSpoolDatabase(options.file, synchronous)
-  // Jobs a previous run left journaled go to \`jobs\` before anything reads it.
-  replayJournal(db)
+  // Jobs a previous run left journaled go to `jobs` before anything reads it.
+  try {
+    replayJournal(db)
+  } catch (err) {
+    db.close()
+    throw new Error(`Spool file ${options.file}: its journal could not be replayed: ${(err as Error).message}`)
+  }
   const deadLetters = createDeadLetterStore(db)
   const selectJob = db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE seq = ?')
 
