@@ -163,6 +163,32 @@ describe('journal replay', () => {
     }
   })
 
+  it('upgrades a version 1 file (before the journal) and keeps its jobs', async () => {
+    const file = newFile()
+    const db = openSpoolDatabase(file, 'NORMAL')
+    const old = insertRow(1, false)
+    db.exec('DROP TABLE journal')
+    db.pragma('user_version = 1')
+    db.prepare(`INSERT INTO jobs VALUES (${Array(20).fill('?').join(', ')})`).run(
+      jobParams(old.seq, old.job, old.createdAt, old.bytes),
+    )
+    db.close()
+    const spool = createSqliteSpool({ file })
+    try {
+      expect(ids(spool.lease(10, Date.now()))).toEqual([old.job.id])
+      await spool.enqueue([newJob()])
+    } finally {
+      await spool.close()
+    }
+    const reopened = new Database(file, { readonly: true })
+    try {
+      expect(reopened.pragma('user_version', { simple: true })).toBe(2)
+      expect(storedJobs(reopened)).toHaveLength(2)
+    } finally {
+      reopened.close()
+    }
+  })
+
   it('refuses to open a file whose journal it cannot read, saying which file and why', () => {
     const file = newFile()
     const db = openSpoolDatabase(file, 'NORMAL')
