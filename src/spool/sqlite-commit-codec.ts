@@ -4,12 +4,12 @@
 // the spool's items (no parameter array per job), and the thread hands each buffer back with its answer, so a
 // burst reuses a few buffers rather than allocating (and zero-filling) one per commit.
 //
-// Layout, little-endian: u8 COMMIT_FORMAT, u32 insert count, then per insert a u8 (1: the job is in the spool's window, so the
-// writer may journal it rather than insert it, sqlite-journal.ts), 8 numbers (seq, createdAt, attempts, notBefore,
-// qos, retain, receivedAt, bytes), its texts as one JSON array (id, rule, target, orderKey, history or null,
-// topic, properties or null, method, url, headers), payload and body; u32 op count, then per op a u8 kind and
-// its fields (WriterOp). A number is an f64; a text or blob a u32 byte length (NULL_LENGTH for null) and its bytes.
-// The decoder gives each insert back as INSERT_JOB_SQL's 20 parameters.
+// Layout, little-endian: u8 COMMIT_FORMAT; u32 insert count, then per insert a u8 (1: the job is in the spool's
+// window, so the writer may journal it rather than insert it, sqlite-journal.ts), 8 numbers (seq, createdAt,
+// attempts, notBefore, qos, retain, receivedAt, bytes), its texts as one JSON array (id, rule, target, orderKey,
+// history or null, topic, properties or null, method, url, headers), payload and body; u32 op count, then per op
+// a u8 kind and its fields (WriterOp). A number is an f64; a text or blob a u32 byte length (NULL_LENGTH for
+// null) and its bytes. The decoder gives each insert back as INSERT_JOB_SQL's 20 parameters.
 import type { AttemptRecord, NewJob } from './spool.js'
 import type { WriterOp } from './sqlite-writer.js'
 
